@@ -1,0 +1,3 @@
+export * from '../fs/atomic.js';
+export * from './checkpoint.js';
+export * from './safetensors.js';

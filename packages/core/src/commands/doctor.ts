@@ -1,0 +1,43 @@
+import { dataStatus } from '../data/locate.js';
+import type { BackendStatus } from '../runtime/backend-names.js';
+import { probeAllBackends } from '../runtime/backends.js';
+import { versions } from '../run/run-folder.js';
+
+/** What `introdl doctor` found. */
+export interface DoctorReport {
+  versions: Record<string, string>;
+  backends: BackendStatus[];
+  data: Awaited<ReturnType<typeof dataStatus>>;
+  ok: boolean;
+}
+
+/** Probes every backend and the data folders. `ok` when at least one backend works. */
+export async function runDoctor(): Promise<DoctorReport> {
+  const backends = await probeAllBackends();
+  return { versions: versions(), backends, data: await dataStatus(), ok: backends.some((b) => b.works) };
+}
+
+/** The report as the lines the CLI prints. */
+export function formatDoctor(r: DoctorReport): string {
+  const lines: string[] = ['introdl doctor', '', 'Versions'];
+  for (const [k, v] of Object.entries(r.versions)) lines.push(`  ${k.padEnd(32)} ${v}`);
+  lines.push('', 'Backends (fastest first; --backend auto takes the first that works)');
+  for (const b of r.backends) lines.push(`  ${b.name.padEnd(8)} ${b.works ? 'works  ' : 'no     '} ${b.detail}`);
+  lines.push('', 'Data');
+  for (const line of formatDataStatus(r.data)) lines.push(`  ${line}`);
+  const best = r.backends.find((b) => b.works);
+  lines.push('', 'Next');
+  if (!best) lines.push('  No backend works: reinstall with `npm ci`, then run `introdl doctor` again.');
+  else lines.push(`  Runs will use ${best.name}. Try \`introdl core demo\`.`);
+  if (!r.data.dataRoot.set) lines.push('  Set INTRODL_DATA to the folder holding the course data (see README) to run the labs offline.');
+  return lines.join('\n');
+}
+
+function formatDataStatus(d: DoctorReport['data']): string[] {
+  const out: string[] = [];
+  const env = d.dataRoot;
+  out.push(env.set ? `INTRODL_DATA ${env.path} ${env.exists ? '(found)' : '(missing!)'}` : 'INTRODL_DATA not set');
+  out.push(`cache        ${d.cache.path} (from ${d.cache.from}; ${d.cache.exists ? 'exists' : 'not created yet'}, ${d.cache.writable ? 'writable' : 'not writable'})`);
+  out.push('Fashion-MNIST is also read from Debian\'s dataset-fashion-mnist package when installed');
+  return out;
+}

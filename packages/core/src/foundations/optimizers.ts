@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Optimizers written out, update rule by update rule, with state a checkpoint can save.
+ * Each takes the gradients by variable name and updates the variables in place.
+ */
+
+/** What a checkpoint needs to restore an optimizer exactly. */
+export interface OptimizerState {
+  /** Slot tensors by name, e.g. `m/dense/kernel`. */
+  tensors: Map<string, tf.Tensor>;
+  /** Plain numbers such as the step count. */
+  scalars: Record<string, number>;
+}
+
+/** Updates variables from their gradients. */
+export interface Optimizer {
+  readonly name: string;
+  learningRate: number;
+  /** One update: `params` and `grads` share their names. */
+  applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void;
+  getState(): OptimizerState;
+  setState(state: OptimizerState): void;
+  /** The hyper-parameters, for run.json. */
+  config(): Record<string, number | string>;
+  dispose(): void;
+}
+
+abstract class SlotOptimizer implements Optimizer {
+  abstract readonly name: string;
+  protected slots = new Map<string, tf.Variable>();
+  protected step = 0;
+
+  constructor(public learningRate: number) {}
+
+  abstract applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void;
+  abstract config(): Record<string, number | string>;
+
+  /** The slot `kind` (for example `m`) of variable `name`, created as zeros on first use. */
+  protected slot(kind: string, name: string, like: tf.Tensor): tf.Variable {
+    const key = `${kind}/${name}`;
+    let v = this.slots.get(key);
+    if (!v) {
+      v = tf.variable(tf.zerosLike(like), false);
+      this.slots.set(key, v);
+    }
+    return v;
+  }
+
+  getState(): OptimizerState {
+    return { tensors: new Map(this.slots), scalars: { step: this.step } };
+  }
+
+  setState(state: OptimizerState): void {
+    this.dispose();
+    for (const [key, t] of state.tensors) this.slots.set(key, tf.variable(t, false));
+    this.step = state.scalars.step ?? 0;
+  }
+
+  dispose(): void {
+    for (const v of this.slots.values()) v.dispose();
+    this.slots.clear();
+  }
+}
+
+/** Plain gradient descent: w ← w − η·∇w. */
+export class GradientDescent extends SlotOptimizer {
+  readonly name = 'sgd';
+
+  applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+    this.step++;
+    tf.tidy(() => {
+      for (const [name, w] of params) {
+        const g = grads[name];
+        if (g) w.assign(tf.sub(w, tf.mul(g, this.learningRate)));
+      }
+    });
+  }
+
+  config() {
+    return { optimizer: this.name, learningRate: this.learningRate };
+  }
+}
+
+/** SGD with momentum (PyTorch's form): v ← μ·v + ∇w; w ← w − η·v. */
+export class Momentum extends SlotOptimizer {
+  readonly name = 'momentum';
+
+  constructor(
+    learningRate: number,
+    readonly momentum = 0.9,
+  ) {
+    super(learningRate);
+  }
+
+  applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+    this.step++;
+    tf.tidy(() => {
+      for (const [name, w] of params) {
+        const g = grads[name];
+        if (!g) continue;
+        const v = this.slot('v', name, w);
+        v.assign(tf.add(tf.mul(v, this.momentum), g));
+        w.assign(tf.sub(w, tf.mul(v, this.learningRate)));
+      }
+    });
+  }
+
+  config() {
+    return { optimizer: this.name, learningRate: this.learningRate, momentum: this.momentum };
+  }
+}
+
+/** Options of {@link Adam}; defaults are PyTorch's. */
+export interface AdamOptions {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** Decoupled weight decay (AdamW) when > 0: w ← w − η·λ·w before the Adam step. */
+  weightDecay?: number;
+}
+
+/**
+ * Adam: running means of the gradient (m) and of its square (v), bias-corrected, then
+ * w ← w − η · m̂ / (√v̂ + ε). With `weightDecay` it is AdamW.
+ */
+export class Adam extends SlotOptimizer {
+  readonly name: string;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+
+  constructor(learningRate = 1e-3, options: AdamOptions = {}) {
+    super(learningRate);
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.name = this.weightDecay > 0 ? 'adamw' : 'adam';
+  }
+
+  applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+    this.step++;
+    const { beta1, beta2, epsilon, learningRate: lr } = this;
+    const correction1 = 1 - beta1 ** this.step;
+    const correction2 = 1 - beta2 ** this.step;
+    tf.tidy(() => {
+      for (const [name, w] of params) {
+        const g = grads[name];
+        if (!g) continue;
+        const m = this.slot('m', name, w);
+        const v = this.slot('v', name, w);
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const mHat = tf.div(m, correction1);
+        const vHat = tf.div(v, correction2);
+        const decayed = this.weightDecay > 0 ? tf.mul(w, 1 - lr * this.weightDecay) : w;
+        w.assign(tf.sub(decayed, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon)), lr)));
+      }
+    });
+  }
+
+  config() {
+    return { optimizer: this.name, learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay };
+  }
+}
+
+/** Builds an optimizer by name, for command-line flags. */
+export function makeOptimizer(name: string, learningRate: number): Optimizer {
+  switch (name) {
+    case 'sgd':
+      return new GradientDescent(learningRate);
+    case 'momentum':
+      return new Momentum(learningRate);
+    case 'adam':
+      return new Adam(learningRate);
+    default:
+      throw new Error(`unknown optimizer "${name}": use sgd, momentum or adam`);
+  }
+}

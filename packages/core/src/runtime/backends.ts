@@ -1,0 +1,136 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { BackendUnavailableError, BadFlagError } from '../errors.js';
+import { BACKENDS, type BackendChoice, type BackendName, type BackendStatus, isBackendChoice } from './backend-names.js';
+import { registerWasmKernelFixes } from './wasm-kernels.js';
+import { installNodeWebGPU } from './webgpu.js';
+
+const require = createRequire(import.meta.url);
+
+/** tfjs registers backends under its own names; `node` is tfjs-node's `tensorflow`. */
+const TFJS_NAME: Record<BackendName, string> = { webgpu: 'webgpu', node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+
+/** Loads and registers one backend's package. Throws an Error whose message says why it cannot. */
+async function prepare(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'webgpu': {
+      const adapter = await installNodeWebGPU();
+      await import('@tensorflow/tfjs-backend-webgpu');
+      return `WebGPU on ${adapter}`;
+    }
+    case 'node': {
+      try {
+        // A variable specifier keeps bundlers and tsc from requiring the optional package to exist.
+        const pkg = '@tensorflow/tfjs-node';
+        await import(pkg);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+          throw new Error('not installed (optional @tensorflow/tfjs-node; its install downloads libtensorflow)');
+        }
+        throw new Error(`installed but does not load (${(err as Error).message.split('\n')[0]})`);
+      }
+      return 'libtensorflow through @tensorflow/tfjs-node';
+    }
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+      wasm.setWasmPaths(`${dist}${path.sep}`);
+      registerWasmKernelFixes();
+      return 'WebAssembly, SIMD on, 1 thread (wasm threads cannot start in Node)';
+    }
+    case 'cpu':
+      return 'plain JavaScript kernels (slow; for exactness tests)';
+  }
+}
+
+/** Makes `name` the active tfjs backend and checks it computes 1+2 correctly. */
+async function activate(name: BackendName): Promise<string> {
+  const detail = await prepare(name);
+  let ok = false;
+  const warn = console.warn;
+  // tfjs-backend-cpu advertises tfjs-node in a banner on first use in Node; doctor says it better.
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes('tfjs-node')) warn(...args);
+  };
+  try {
+    ok = await tf.setBackend(TFJS_NAME[name]);
+  } catch (err) {
+    throw new Error(`failed to initialise (${(err as Error).message.split('\n')[0]})`);
+  } finally {
+    console.warn = warn;
+  }
+  if (!ok) throw new Error('failed to initialise');
+  await tf.ready();
+  const sum = (await tf.add(tf.scalar(1), tf.scalar(2)).data())[0];
+  if (sum !== 3) throw new Error(`computes 1+2=${sum}`);
+  return detail;
+}
+
+/** Tries one backend and reports whether it works, leaving it active when it does. */
+export async function probeBackend(name: BackendName): Promise<BackendStatus> {
+  try {
+    return { name, works: true, detail: await activate(name) };
+  } catch (err) {
+    return { name, works: false, detail: (err as Error).message };
+  }
+}
+
+/** Probes every backend (for `introdl doctor`). Leaves the fastest working one active. */
+export async function probeAllBackends(): Promise<BackendStatus[]> {
+  const statuses: BackendStatus[] = [];
+  for (const name of BACKENDS) statuses.push(await probeBackend(name));
+  const best = statuses.find((s) => s.works);
+  if (best) await tf.setBackend(TFJS_NAME[best.name]);
+  return statuses;
+}
+
+/** The backend a run uses, and why the faster ones were not used. */
+export interface BackendSelection {
+  name: BackendName;
+  detail: string;
+  skipped: BackendStatus[];
+}
+
+/**
+ * Activates the backend asked for. `auto` picks the fastest that works (webgpu > node > wasm > cpu).
+ * A named backend that cannot run here is an error rather than a silent fallback.
+ */
+export async function useBackend(choice: string): Promise<BackendSelection> {
+  if (!isBackendChoice(choice)) {
+    throw new BadFlagError(`unknown backend "${choice}": use one of auto, ${BACKENDS.join(', ')}`);
+  }
+  if (choice !== 'auto') {
+    const status = await probeBackend(choice);
+    if (!status.works) {
+      throw new BackendUnavailableError(
+        `backend "${choice}" is not available here: ${status.detail}. Run \`introdl doctor\` to see which backends work, or use --backend auto.`,
+      );
+    }
+    return { name: choice, detail: status.detail, skipped: [] };
+  }
+  const skipped: BackendStatus[] = [];
+  for (const name of BACKENDS) {
+    const status = await probeBackend(name);
+    if (status.works) return { name, detail: status.detail, skipped };
+    skipped.push(status);
+  }
+  // Unreachable in practice: the cpu backend always works.
+  throw new BackendUnavailableError('no backend works here; run `introdl doctor`');
+}
+
+/** One line for logs: `backend wasm (…); skipped webgpu: …; node: …`. */
+export function describeSelection(sel: BackendSelection): string {
+  const skipped = sel.skipped.map((s) => `${s.name}: ${s.detail}`).join('; ');
+  return `backend ${sel.name} (${sel.detail})${skipped ? `; skipped ${skipped}` : ''}`;
+}
+
+/** The name introdl uses for the tfjs backend now active. */
+export function activeBackend(): BackendName {
+  const tfName = tf.getBackend();
+  const entry = Object.entries(TFJS_NAME).find(([, v]) => v === tfName);
+  return (entry?.[0] as BackendName | undefined) ?? 'cpu';
+}
+
+export type { BackendChoice, BackendName, BackendStatus };

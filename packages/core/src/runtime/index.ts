@@ -1,0 +1,15 @@
+/**
+ * Backends: pick and activate the tfjs backend a run uses (`--backend auto|webgpu|node|wasm|cpu`).
+ * @packageDocumentation
+ */
+export * from './backend-names.js';
+export {
+  activeBackend,
+  type BackendSelection,
+  describeSelection,
+  probeAllBackends,
+  probeBackend,
+  useBackend,
+} from './backends.js';
+export { registerWasmKernelFixes } from './wasm-kernels.js';
+export { hasVulkanLoader, installNodeWebGPU } from './webgpu.js';
