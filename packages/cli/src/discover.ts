@@ -28,7 +28,9 @@ function scopeDirs(start: string): string[] {
 }
 
 /** Package folders that declare commands, first found wins for a name. */
-export function findCommandPackages(starts: string[] = [path.dirname(fileURLToPath(import.meta.url)), process.cwd()]): { name: string; module: string }[] {
+export function findCommandPackages(
+  starts: string[] = [path.dirname(fileURLToPath(import.meta.url)), process.cwd()],
+): { name: string; module: string }[] {
   const found = new Map<string, string>();
   for (const start of starts) {
     for (const scope of scopeDirs(start)) {

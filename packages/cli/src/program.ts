@@ -1,4 +1,11 @@
-import { type CommandContext, type CommandGroup, type CommandSpec, describeSelection, IntrodlError, useBackend } from '@introdl/core';
+import {
+  type CommandContext,
+  type CommandGroup,
+  type CommandSpec,
+  describeSelection,
+  IntrodlError,
+  useBackend,
+} from '@introdl/core';
 import { Command, Option } from 'commander';
 import { doctorCommand } from './doctor.js';
 

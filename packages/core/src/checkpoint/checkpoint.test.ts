@@ -38,7 +38,10 @@ describe('safetensors', () => {
     expect(halfToFloat(0x3c00)).toBe(1);
     expect(halfToFloat(0xc000)).toBe(-2);
     expect(halfToFloat(0x3555)).toBeCloseTo(0.33325, 5);
-    const header = JSON.stringify({ h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] } });
+    const header = JSON.stringify({
+      h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
+      b: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] },
+    });
     const buf = Buffer.alloc(8 + header.length + 6);
     buf.writeBigUInt64LE(BigInt(header.length), 0);
     buf.write(header, 8);
@@ -55,7 +58,9 @@ describe('safetensors', () => {
 
   it('reports a truncated file, a lying header and garbage, naming the file', () => {
     const dir = tmp();
-    const good = encodeSafetensors(new Map([['w', { dtype: 'float32' as const, shape: [4], data: new Float32Array(4) }]]));
+    const good = encodeSafetensors(
+      new Map([['w', { dtype: 'float32' as const, shape: [4], data: new Float32Array(4) }]]),
+    );
     const truncated = path.join(dir, 'truncated.safetensors');
     writeFileSync(truncated, good.subarray(0, good.length - 3));
     expect(() => SafetensorsFile.open(truncated)).toThrow(BadFileError);
@@ -84,7 +89,11 @@ describe('checkpoints', () => {
     const where = await saveCheckpoint(dir, {
       step: 50,
       weights: model.variables(),
-      optimizer: { name: 'adam', config: { learningRate: 0.1 }, state: { tensors: new Map([['m/dense/kernel', m]]), scalars: { step: 50 } } },
+      optimizer: {
+        name: 'adam',
+        config: { learningRate: 0.1 },
+        state: { tensors: new Map([['m/dense/kernel', m]]), scalars: { step: 50 } },
+      },
       rng: [1, 2, 3, 4],
       config: { hidden: 4 },
     });
@@ -98,13 +107,16 @@ describe('checkpoints', () => {
     expect(Array.from(loaded.optimizer!.state.tensors.get('m/dense/kernel')!.dataSync())).toEqual(Array(12).fill(1));
     const other = mlp([3, 4, 2], { seed: 2 });
     restoreWeights(where, loaded.weights, other.variables());
-    expect(Array.from(other.variables().get('dense/kernel')!.dataSync())).toEqual(Array.from(model.variables().get('dense/kernel')!.dataSync()));
+    expect(Array.from(other.variables().get('dense/kernel')!.dataSync())).toEqual(
+      Array.from(model.variables().get('dense/kernel')!.dataSync()),
+    );
   });
 
   it('finds the latest checkpoint of a run folder', async () => {
     const run = tmp();
     const model = mlp([2, 2], { seed: 1 });
-    for (const step of [100, 20, 300]) await saveCheckpoint(path.join(run, 'checkpoints'), { step, weights: model.variables() });
+    for (const step of [100, 20, 300])
+      await saveCheckpoint(path.join(run, 'checkpoints'), { step, weights: model.variables() });
     expect(listCheckpoints(path.join(run, 'checkpoints')).map((c) => c.step)).toEqual([20, 100, 300]);
     expect(resolveCheckpoint(run)).toBe(path.join(run, 'checkpoints', '300'));
   });
@@ -113,7 +125,9 @@ describe('checkpoints', () => {
     const dir = tmp();
     const where = await saveCheckpoint(dir, { step: 1, weights: mlp([3, 4, 2]).variables() });
     const loaded = loadCheckpoint(where);
-    expect(() => restoreWeights(where, loaded.weights, mlp([3, 5, 2]).variables())).toThrow(/another model: "dense\/kernel" has shape \[3,4\], this model expects \[3,5\]/);
+    expect(() => restoreWeights(where, loaded.weights, mlp([3, 5, 2]).variables())).toThrow(
+      /another model: "dense\/kernel" has shape \[3,4\], this model expects \[3,5\]/,
+    );
     expect(() => restoreWeights(where, loaded.weights, mlp([3, 4, 4, 2]).variables())).toThrow(/another model/);
   });
 

@@ -1,10 +1,21 @@
-import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BadFileError, MissingFileError } from '../errors.js';
 import type { OptimizerState } from '../foundations/optimizers.js';
-import type { RngState } from '../rng.js';
 import { tempPathFor, writeFileAtomicSync } from '../fs/atomic.js';
+import type { RngState } from '../rng.js';
 import { type RawTensor, readSafetensors, writeSafetensors } from './safetensors.js';
 
 /**
@@ -51,7 +62,9 @@ async function toRaw(tensors: Map<string, tf.Tensor>): Promise<Map<string, RawTe
 }
 
 function fromRaw(raw: Map<string, RawTensor>): Map<string, tf.Tensor> {
-  return new Map([...raw].map(([name, r]) => [name, tf.tensor(r.data, r.shape, r.dtype === 'uint8' ? 'int32' : r.dtype)]));
+  return new Map(
+    [...raw].map(([name, r]) => [name, tf.tensor(r.data, r.shape, r.dtype === 'uint8' ? 'int32' : r.dtype)]),
+  );
 }
 
 function fsyncDir(dir: string): void {
@@ -72,13 +85,19 @@ export async function saveCheckpoint(checkpointsDir: string, data: CheckpointDat
   mkdirSync(tmp);
   try {
     writeSafetensors(path.join(tmp, 'weights.safetensors'), await toRaw(data.weights));
-    if (data.optimizer) writeSafetensors(path.join(tmp, 'optimizer.safetensors'), await toRaw(data.optimizer.state.tensors));
-    if (data.extra?.tensors.size) writeSafetensors(path.join(tmp, 'extra.safetensors'), await toRaw(data.extra.tensors));
+    if (data.optimizer)
+      writeSafetensors(path.join(tmp, 'optimizer.safetensors'), await toRaw(data.optimizer.state.tensors));
+    if (data.extra?.tensors.size)
+      writeSafetensors(path.join(tmp, 'extra.safetensors'), await toRaw(data.extra.tensors));
     const state: StateFile = {
       format: CHECKPOINT_FORMAT,
       step: data.step,
       rng: data.rng,
-      optimizer: data.optimizer && { name: data.optimizer.name, config: data.optimizer.config, scalars: data.optimizer.state.scalars },
+      optimizer: data.optimizer && {
+        name: data.optimizer.name,
+        config: data.optimizer.config,
+        scalars: data.optimizer.state.scalars,
+      },
       config: data.config,
       extra: data.extra?.json,
       weights: Object.fromEntries([...data.weights].map(([n, t]) => [n, t.shape])),
@@ -111,7 +130,8 @@ export function listCheckpoints(checkpointsDir: string): { step: number; dir: st
  */
 export function resolveCheckpoint(p: string): string {
   if (!existsSync(p)) throw new MissingFileError(p, 'Pass a run folder or one of its checkpoints/<step> folders.');
-  if (!statSync(p).isDirectory()) throw new BadFileError(p, 'is a file; a checkpoint is a folder (runs/<lab>/<name>/checkpoints/<step>)');
+  if (!statSync(p).isDirectory())
+    throw new BadFileError(p, 'is a file; a checkpoint is a folder (runs/<lab>/<name>/checkpoints/<step>)');
   if (existsSync(path.join(p, 'state.json'))) return p;
   for (const dir of [path.join(p, 'checkpoints'), p]) {
     const all = listCheckpoints(dir);
@@ -130,22 +150,31 @@ export function loadCheckpoint(p: string): CheckpointData {
   } catch {
     throw new BadFileError(statePath, 'is not valid JSON; the checkpoint is corrupt');
   }
-  if (state.format !== CHECKPOINT_FORMAT) throw new BadFileError(statePath, `unknown checkpoint format "${state.format}" (expected ${CHECKPOINT_FORMAT})`);
+  if (state.format !== CHECKPOINT_FORMAT)
+    throw new BadFileError(statePath, `unknown checkpoint format "${state.format}" (expected ${CHECKPOINT_FORMAT})`);
   const weightsFile = path.join(dir, 'weights.safetensors');
   const weights = fromRaw(readSafetensors(weightsFile).tensors);
   for (const [name, shape] of Object.entries(state.weights)) {
     const t = weights.get(name);
-    if (!t || t.shape.join() !== shape.join()) throw new BadFileError(weightsFile, `does not match state.json for "${name}"`);
+    if (!t || t.shape.join() !== shape.join())
+      throw new BadFileError(weightsFile, `does not match state.json for "${name}"`);
   }
   const data: CheckpointData = { step: state.step, weights, rng: state.rng, config: state.config };
   if (state.optimizer) {
     const optFile = path.join(dir, 'optimizer.safetensors');
     const tensors = existsSync(optFile) ? fromRaw(readSafetensors(optFile).tensors) : new Map<string, tf.Tensor>();
-    data.optimizer = { name: state.optimizer.name, config: state.optimizer.config, state: { tensors, scalars: state.optimizer.scalars } };
+    data.optimizer = {
+      name: state.optimizer.name,
+      config: state.optimizer.config,
+      state: { tensors, scalars: state.optimizer.scalars },
+    };
   }
   if (state.extra) {
     const extraFile = path.join(dir, 'extra.safetensors');
-    data.extra = { json: state.extra, tensors: existsSync(extraFile) ? fromRaw(readSafetensors(extraFile).tensors) : new Map() };
+    data.extra = {
+      json: state.extra,
+      tensors: existsSync(extraFile) ? fromRaw(readSafetensors(extraFile).tensors) : new Map(),
+    };
   }
   return data;
 }
@@ -154,17 +183,29 @@ export function loadCheckpoint(p: string): CheckpointData {
  * Copies checkpoint weights into a model's variables, after checking that the names and shapes
  * agree exactly: a checkpoint of another model is an error that says which variable differs.
  */
-export function restoreWeights(checkpointDir: string, weights: Map<string, tf.Tensor>, variables: Map<string, tf.Variable>): void {
+export function restoreWeights(
+  checkpointDir: string,
+  weights: Map<string, tf.Tensor>,
+  variables: Map<string, tf.Variable>,
+): void {
   const where = path.join(checkpointDir, 'weights.safetensors');
   for (const [name, v] of variables) {
     const t = weights.get(name);
-    if (!t) throw new BadFileError(where, `is from another model: it has no variable "${name}" (it has ${[...weights.keys()].slice(0, 5).join(', ')}${weights.size > 5 ? ', …' : ''})`);
+    if (!t)
+      throw new BadFileError(
+        where,
+        `is from another model: it has no variable "${name}" (it has ${[...weights.keys()].slice(0, 5).join(', ')}${weights.size > 5 ? ', …' : ''})`,
+      );
     if (t.shape.join() !== v.shape.join()) {
-      throw new BadFileError(where, `is from another model: "${name}" has shape [${t.shape}], this model expects [${v.shape}]`);
+      throw new BadFileError(
+        where,
+        `is from another model: "${name}" has shape [${t.shape}], this model expects [${v.shape}]`,
+      );
     }
   }
   const extra = [...weights.keys()].filter((n) => !variables.has(n));
-  if (extra.length) throw new BadFileError(where, `is from another model: unexpected variables ${extra.slice(0, 5).join(', ')}`);
+  if (extra.length)
+    throw new BadFileError(where, `is from another model: unexpected variables ${extra.slice(0, 5).join(', ')}`);
   for (const [name, v] of variables) v.assign(weights.get(name)!);
 }
 

@@ -10,7 +10,18 @@ import { writeFileAtomicSync } from '../fs/atomic.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 /** One tensor as plain data. Half-precision and bfloat16 are decoded to Float32Array on read. */
 export interface RawTensor {
@@ -51,10 +62,16 @@ export class SafetensorsFile {
       const [begin, end] = e.data_offsets;
       const expected = e.shape.reduce((a, b) => a * b, 1) * BYTES[e.dtype];
       if (end - begin !== expected) {
-        throw new BadFileError(path, `header lies about tensor "${name}": shape [${e.shape}] ${e.dtype} needs ${expected} bytes, offsets give ${end - begin}`);
+        throw new BadFileError(
+          path,
+          `header lies about tensor "${name}": shape [${e.shape}] ${e.dtype} needs ${expected} bytes, offsets give ${end - begin}`,
+        );
       }
       if (begin < 0 || end > dataBytes) {
-        throw new BadFileError(path, `truncated: tensor "${name}" ends at byte ${end} of the data section but the file holds ${dataBytes}`);
+        throw new BadFileError(
+          path,
+          `truncated: tensor "${name}" ends at byte ${end} of the data section but the file holds ${dataBytes}`,
+        );
       }
       this.entries.set(name, e);
     }
@@ -75,7 +92,10 @@ export class SafetensorsFile {
       readSync(fd, lenBuf, 0, 8, 0);
       const headerLen = Number(lenBuf.readBigUInt64LE(0));
       if (headerLen > size - 8 || headerLen > 100_000_000) {
-        throw new BadFileError(path, `not a safetensors file or truncated: header length ${headerLen} but the file has ${size} bytes`);
+        throw new BadFileError(
+          path,
+          `not a safetensors file or truncated: header length ${headerLen} but the file has ${size} bytes`,
+        );
       }
       const headerBuf = Buffer.alloc(headerLen);
       readSync(fd, headerBuf, 0, headerLen, 8);
@@ -143,7 +163,8 @@ function decode(dtype: SafetensorsDtype, bytes: Buffer, file: string, name: stri
         else if (dtype === 'I8') out[i] = view.getInt8(i);
         else {
           const v = view.getBigInt64(i * 8, true);
-          if (v > 2147483647n || v < -2147483648n) throw new BadFileError(file, `tensor "${name}" has an int64 value outside int32`);
+          if (v > 2147483647n || v < -2147483648n)
+            throw new BadFileError(file, `tensor "${name}" has an int64 value outside int32`);
           out[i] = Number(v);
         }
       }
@@ -207,6 +228,10 @@ export function encodeSafetensors(tensors: Map<string, RawTensor>, metadata: Rec
 }
 
 /** Writes a safetensors file atomically (temp file, then rename). */
-export function writeSafetensors(path: string, tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Map<string, RawTensor>,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomicSync(path, encodeSafetensors(tensors, metadata));
 }

@@ -49,7 +49,11 @@ export interface CommandSpec {
   usesBackend?: boolean;
   /** When true the CLI adds `--seed` and `--out`. Default true for backend commands. */
   writesRun?: boolean;
-  run(input: { args: string[]; options: Record<string, unknown>; context: CommandContext }): Promise<number | undefined>;
+  run(input: {
+    args: string[];
+    options: Record<string, unknown>;
+    context: CommandContext;
+  }): Promise<number | undefined>;
 }
 
 /** A package's commands, under one name: `introdl <name> …`. */

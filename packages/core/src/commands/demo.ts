@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { MiniBatches, subset } from '../data/batches.js';
 import { FASHION_MNIST } from '../data/fashion-mnist.js';
 import { loadImageClassification } from '../data/image-classification.js';
@@ -89,33 +89,78 @@ export async function runOverfittingDemo(options: DemoOptions): Promise<DemoResu
   const pixels = data.height * data.width;
   const trainIdx = order.subarray(0, trainSize);
   const valIdx = order.subarray(trainSize, trainSize + valSize);
-  const trainSet = new MiniBatches(subset(data.images, pixels, trainIdx), subset(data.labels, 1, trainIdx), [pixels], batchSize, options.seed);
-  const valSet = new MiniBatches(subset(data.images, pixels, valIdx), subset(data.labels, 1, valIdx), [pixels], batchSize, options.seed);
-  log(`train on ${trainSize} images (small enough to memorise), validate on ${valSize}; ${epochs} epochs of ${trainSet.stepsPerEpoch} steps`);
+  const trainSet = new MiniBatches(
+    subset(data.images, pixels, trainIdx),
+    subset(data.labels, 1, trainIdx),
+    [pixels],
+    batchSize,
+    options.seed,
+  );
+  const valSet = new MiniBatches(
+    subset(data.images, pixels, valIdx),
+    subset(data.labels, 1, valIdx),
+    [pixels],
+    batchSize,
+    options.seed,
+  );
+  log(
+    `train on ${trainSize} images (small enough to memorise), validate on ${valSize}; ${epochs} epochs of ${trainSet.stepsPerEpoch} steps`,
+  );
 
   const parent = RunFolder.create({
     lab: 'core',
     command: 'introdl core demo',
-    config: { trainSize, valSize, epochs, batchSize, hidden, dropout: options.dropout ?? 0.5, patience: options.patience ?? 5 },
+    config: {
+      trainSize,
+      valSize,
+      epochs,
+      batchSize,
+      hidden,
+      dropout: options.dropout ?? 0.3,
+      patience: options.patience ?? 10,
+    },
     seed: options.seed,
     backend: options.backend,
     device: options.device,
     out: options.out,
-    name: options.out ? undefined : `demo-${new Date().toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z')}`,
+    name: options.out
+      ? undefined
+      : `demo-${new Date()
+          .toISOString()
+          .replace(/[:]/g, '-')
+          .replace(/\.\d+Z$/, 'Z')}`,
   });
 
   const trainOne = async (kind: 'plain' | 'regularized') => {
     const regularized = kind === 'regularized';
-    const dropout = regularized ? (options.dropout ?? 0.5) : 0;
+    const dropout = regularized ? (options.dropout ?? 0.3) : 0;
     const model = mlp([pixels, hidden, hidden, 10], { dropout, seed: options.seed });
-    const config = { model: `mlp ${pixels}-${hidden}-${hidden}-10`, dropout, earlyStopping: regularized, learningRate: options.learningRate ?? 1e-3, batchSize, epochs };
-    const run = RunFolder.create({ lab: 'core', command: `introdl core demo (${kind})`, config, seed: options.seed, backend: options.backend, device: options.device, out: path.join(parent.dir, kind) });
-    const earlyStopping = regularized ? new EarlyStopping({ patience: options.patience ?? 5, restoreBestWeights: true }) : undefined;
+    const config = {
+      model: `mlp ${pixels}-${hidden}-${hidden}-10`,
+      dropout,
+      earlyStopping: regularized,
+      learningRate: options.learningRate ?? 1e-3,
+      batchSize,
+      epochs,
+    };
+    const run = RunFolder.create({
+      lab: 'core',
+      command: `introdl core demo (${kind})`,
+      config,
+      seed: options.seed,
+      backend: options.backend,
+      device: options.device,
+      out: path.join(parent.dir, kind),
+    });
+    const earlyStopping = regularized
+      ? new EarlyStopping({ patience: options.patience ?? 10, restoreBestWeights: true })
+      : undefined;
     const predict = (x: tf.Tensor) => model.apply(x, { training: false });
     const trainer = new Trainer({
       model,
       optimizer: new Adam(config.learningRate),
-      loss: (b: { x: tf.Tensor; y: tf.Tensor }, ctx) => softmaxCrossEntropy(b.y, model.apply(b.x, { training: true, rng: ctx.rng })) as tf.Scalar,
+      loss: (b: { x: tf.Tensor; y: tf.Tensor }, ctx) =>
+        softmaxCrossEntropy(b.y, model.apply(b.x, { training: true, rng: ctx.rng })) as tf.Scalar,
       data: (step) => trainSet.batch(step),
       steps: epochs * trainSet.stepsPerEpoch,
       seed: options.seed,
@@ -133,7 +178,9 @@ export async function runOverfittingDemo(options: DemoOptions): Promise<DemoResu
       label: kind,
       progress: options.progress,
     });
-    log(`\n${kind}: ${regularized ? `dropout ${dropout} + early stopping (patience ${earlyStopping!.patience})` : 'no regularisation'}`);
+    log(
+      `\n${kind}: ${regularized ? `dropout ${dropout} + early stopping (patience ${earlyStopping!.patience})` : 'no regularisation'}`,
+    );
     const result = await trainer.fit();
     const final = evaluateClassifier(predict, valSet);
     const train = evaluateClassifier(predict, trainSet);
@@ -175,7 +222,11 @@ export async function runOverfittingDemo(options: DemoOptions): Promise<DemoResu
     regularized: regularized.summary,
     plots: [plain.plot.svg, plain.plot.png, regularized.plot.svg, regularized.plot.png],
   };
-  parent.finish('completed', { plain: plain.summary, regularized: regularized.summary, plots: result.plots.map((p) => path.relative(parent.dir, p)) });
+  parent.finish('completed', {
+    plain: plain.summary,
+    regularized: regularized.summary,
+    plots: result.plots.map((p) => path.relative(parent.dir, p)),
+  });
   return result;
 }
 

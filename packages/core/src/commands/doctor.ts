@@ -1,7 +1,7 @@
 import { dataStatus } from '../data/locate.js';
+import { versions } from '../run/run-folder.js';
 import type { BackendStatus } from '../runtime/backend-names.js';
 import { probeAllBackends } from '../runtime/backends.js';
-import { versions } from '../run/run-folder.js';
 
 /** What `introdl doctor` found. */
 export interface DoctorReport {
@@ -29,7 +29,8 @@ export function formatDoctor(r: DoctorReport): string {
   lines.push('', 'Next');
   if (!best) lines.push('  No backend works: reinstall with `npm ci`, then run `introdl doctor` again.');
   else lines.push(`  Runs will use ${best.name}. Try \`introdl core demo\`.`);
-  if (!r.data.dataRoot.set) lines.push('  Set INTRODL_DATA to the folder holding the course data (see README) to run the labs offline.');
+  if (!r.data.dataRoot.set)
+    lines.push('  Set INTRODL_DATA to the folder holding the course data (see README) to run the labs offline.');
   return lines.join('\n');
 }
 
@@ -37,7 +38,9 @@ function formatDataStatus(d: DoctorReport['data']): string[] {
   const out: string[] = [];
   const env = d.dataRoot;
   out.push(env.set ? `INTRODL_DATA ${env.path} ${env.exists ? '(found)' : '(missing!)'}` : 'INTRODL_DATA not set');
-  out.push(`cache        ${d.cache.path} (from ${d.cache.from}; ${d.cache.exists ? 'exists' : 'not created yet'}, ${d.cache.writable ? 'writable' : 'not writable'})`);
-  out.push('Fashion-MNIST is also read from Debian\'s dataset-fashion-mnist package when installed');
+  out.push(
+    `cache        ${d.cache.path} (from ${d.cache.from}; ${d.cache.exists ? 'exists' : 'not created yet'}, ${d.cache.writable ? 'writable' : 'not writable'})`,
+  );
+  out.push("Fashion-MNIST is also read from Debian's dataset-fashion-mnist package when installed");
   return out;
 }

@@ -8,16 +8,24 @@ export const commands: CommandGroup = {
   commands: [
     {
       name: 'demo',
-      description: 'train an MLP on a small Fashion-MNIST split twice, with and without dropout + early stopping, and compare',
+      description:
+        'train an MLP on a small Fashion-MNIST split twice, with and without dropout + early stopping, and compare',
       usesBackend: true,
       options: [
-        { flags: '--train-size <n>', description: 'training images (small, so the plain model overfits)', default: '1000' },
+        {
+          flags: '--train-size <n>',
+          description: 'training images (small, so the plain model overfits)',
+          default: '1000',
+        },
         { flags: '--validation-size <n>', description: 'validation images', default: '5000' },
         { flags: '--epochs <n>', description: 'maximum epochs', default: '50' },
         { flags: '--batch-size <n>', description: 'batch size', default: '32' },
-        { flags: '--dropout <rate>', description: 'dropout rate of the regularised run', default: '0.5' },
-        { flags: '--patience <n>', description: 'early-stopping patience in epochs', default: '5' },
-        { flags: '--data <dir>', description: 'folder with the Fashion-MNIST IDX files (default: INTRODL_DATA, Debian, cache)' },
+        { flags: '--dropout <rate>', description: 'dropout rate of the regularised run', default: '0.3' },
+        { flags: '--patience <n>', description: 'early-stopping patience in epochs', default: '10' },
+        {
+          flags: '--data <dir>',
+          description: 'folder with the Fashion-MNIST IDX files (default: INTRODL_DATA, Debian, cache)',
+        },
       ],
       async run({ options, context }) {
         const result = await runOverfittingDemo({
@@ -28,8 +36,8 @@ export const commands: CommandGroup = {
           validationSize: intOption(options, 'validationSize', 5000),
           epochs: intOption(options, 'epochs', 50),
           batchSize: intOption(options, 'batchSize', 32),
-          dropout: numberOption(options, 'dropout', 0.5),
-          patience: intOption(options, 'patience', 5),
+          dropout: numberOption(options, 'dropout', 0.3),
+          patience: intOption(options, 'patience', 10),
           backend: context.backend?.name,
           device: context.backend?.detail,
           log: context.log,
@@ -42,5 +50,5 @@ export const commands: CommandGroup = {
 };
 
 export * from './contract.js';
-export { describeDemo, runOverfittingDemo, type DemoOptions, type DemoResult } from './demo.js';
-export { formatDoctor, runDoctor, type DoctorReport } from './doctor.js';
+export { type DemoOptions, type DemoResult, describeDemo, runOverfittingDemo } from './demo.js';
+export { type DoctorReport, formatDoctor, runDoctor } from './doctor.js';

@@ -97,6 +97,7 @@ export function trainValidationSplit(
 /** Selects examples by index from flattened arrays. */
 export function subset<T extends Float32Array | Int32Array>(values: T, featureSize: number, idx: Int32Array): T {
   const out = new (values.constructor as { new (n: number): T })(idx.length * featureSize);
-  for (let k = 0; k < idx.length; k++) out.set(values.subarray(idx[k] * featureSize, (idx[k] + 1) * featureSize), k * featureSize);
+  for (let k = 0; k < idx.length; k++)
+    out.set(values.subarray(idx[k] * featureSize, (idx[k] + 1) * featureSize), k * featureSize);
   return out;
 }

@@ -1,3 +1,4 @@
+export { MiniBatches, subset, trainValidationSplit } from './batches.js';
 export type { DatasetFile, DatasetSpec } from './dataset-spec.js';
 export {
   type DownloadOptions,
@@ -7,7 +8,6 @@ export {
   sha256File,
 } from './download.js';
 export { FASHION_MNIST, FASHION_MNIST_CLASSES, MNIST, MNIST_CLASSES } from './fashion-mnist.js';
-export { MiniBatches, subset, trainValidationSplit } from './batches.js';
 export { decodeIdx, encodeIdx, type IdxArray, type IdxDtype, type IdxTypedArray, isGzip, readIdx } from './idx.js';
 export {
   type ImageClassificationData,

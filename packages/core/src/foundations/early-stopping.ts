@@ -41,7 +41,8 @@ export class EarlyStopping {
    */
   update(step: number, metrics: Record<string, number>, weights: Map<string, tf.Variable>): boolean {
     const value = metrics[this.monitor];
-    if (value === undefined) throw new Error(`early stopping monitors "${this.monitor}", which the validation did not report`);
+    if (value === undefined)
+      throw new Error(`early stopping monitors "${this.monitor}", which the validation did not report`);
     if (value < this.best - this.minDelta) {
       this.best = value;
       this.bestStep = step;
@@ -73,7 +74,10 @@ export class EarlyStopping {
   /** State for a checkpoint: numbers, and the best weights as tensors named `best/<variable>`. */
   getState(): { json: Record<string, number | null>; tensors: Map<string, tf.Tensor> } {
     const tensors = new Map([...this.bestWeights].map(([n, t]) => [`best/${n}`, t] as [string, tf.Tensor]));
-    return { json: { best: Number.isFinite(this.best) ? this.best : null, bestStep: this.bestStep, wait: this.wait }, tensors };
+    return {
+      json: { best: Number.isFinite(this.best) ? this.best : null, bestStep: this.bestStep, wait: this.wait },
+      tensors,
+    };
   }
 
   setState(json: Record<string, number | null>, tensors: Map<string, tf.Tensor>): void {

@@ -14,7 +14,8 @@ beforeAll(async () => {
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
   expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++)
+    expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i])));
 }
 
 /** Automatic gradient of f at x, and the finite-difference one. */
@@ -24,7 +25,11 @@ function gradients(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor) {
   return { auto, numeric };
 }
 
-const input = () => tf.tensor([[-2.5, -0.7, 0.1, 1.3], [3.1, -1.9, 0.4, -0.2]]);
+const input = () =>
+  tf.tensor([
+    [-2.5, -0.7, 0.1, 1.3],
+    [3.1, -1.9, 0.4, -0.2],
+  ]);
 
 describe('activations', () => {
   it('match tfjs built-ins', () => {
@@ -44,13 +49,19 @@ describe('activations', () => {
   for (const [name, fn] of Object.entries({ sigmoid, tanh, relu })) {
     it(`${name} gradient matches finite differences`, () => {
       // Points away from 0 so ReLU's kink is not straddled by the finite difference.
-      const { auto, numeric } = gradients((x) => tf.sum(tf.mul(fn(x), tf.range(1, 9).reshape([2, 4]))) as tf.Scalar, input());
+      const { auto, numeric } = gradients(
+        (x) => tf.sum(tf.mul(fn(x), tf.range(1, 9).reshape([2, 4]))) as tf.Scalar,
+        input(),
+      );
       close(auto, numeric, 2e-3);
     });
   }
 
   it('softmax gradient matches finite differences', () => {
-    const w = tf.tensor([[0.3, -1, 2, 0.5], [1, 1, -2, 0.1]]);
+    const w = tf.tensor([
+      [0.3, -1, 2, 0.5],
+      [1, 1, -2, 0.1],
+    ]);
     const { auto, numeric } = gradients((x) => tf.sum(tf.mul(softmax(x), w)) as tf.Scalar, input());
     close(auto, numeric, 2e-3);
   });
@@ -60,9 +71,15 @@ describe('losses', () => {
   it('compute the textbook values', () => {
     expect(meanSquaredError(tf.tensor([1, 2, 3]), tf.tensor([1, 2, 5])).dataSync()[0]).toBeCloseTo(4 / 3, 6);
     // −log σ(0) = log 2 for either label
-    expect(binaryCrossEntropyFromLogits(tf.tensor([1, 0]), tf.tensor([0, 0])).dataSync()[0]).toBeCloseTo(Math.log(2), 6);
+    expect(binaryCrossEntropyFromLogits(tf.tensor([1, 0]), tf.tensor([0, 0])).dataSync()[0]).toBeCloseTo(
+      Math.log(2),
+      6,
+    );
     // uniform logits over 83 classes: ln 83, the Lab 1 untrained loss
-    expect(softmaxCrossEntropy(tf.tensor([3], [1], 'int32'), tf.zeros([1, 83])).dataSync()[0]).toBeCloseTo(Math.log(83), 5);
+    expect(softmaxCrossEntropy(tf.tensor([3], [1], 'int32'), tf.zeros([1, 83])).dataSync()[0]).toBeCloseTo(
+      Math.log(83),
+      5,
+    );
     expect(maskedMean(tf.tensor([1, 2, 3, 4]), tf.tensor([0, 1, 1, 0])).dataSync()[0]).toBeCloseTo(2.5, 6);
     expect(maskedMean(tf.tensor([1, 2]), tf.tensor([0, 0])).dataSync()[0]).toBe(0);
   });
@@ -85,9 +102,18 @@ describe('losses', () => {
 
   it('gradients match finite differences', () => {
     const labels = tf.tensor([2, 0], [2], 'int32');
-    const binary = tf.tensor([[1, 0, 1, 1], [0, 0, 1, 0]]);
-    const target = tf.tensor([[0.5, 0, 1, -1], [2, 0, 0, 1]]);
-    const mask = tf.tensor([[1, 0, 1, 1], [0, 1, 1, 0]]);
+    const binary = tf.tensor([
+      [1, 0, 1, 1],
+      [0, 0, 1, 0],
+    ]);
+    const target = tf.tensor([
+      [0.5, 0, 1, -1],
+      [2, 0, 0, 1],
+    ]);
+    const mask = tf.tensor([
+      [1, 0, 1, 1],
+      [0, 1, 1, 0],
+    ]);
     for (const f of [
       (x: tf.Tensor) => softmaxCrossEntropy(labels, x) as tf.Scalar,
       (x: tf.Tensor) => binaryCrossEntropyFromLogits(binary, x) as tf.Scalar,
@@ -100,7 +126,9 @@ describe('losses', () => {
   });
 
   it('reject mismatched shapes with a clear message', () => {
-    expect(() => softmaxCrossEntropy(tf.tensor([1, 2, 3], [3], 'int32'), tf.zeros([2, 4]))).toThrow(/labels: expected shape \[2\], got \[3\]/);
+    expect(() => softmaxCrossEntropy(tf.tensor([1, 2, 3], [3], 'int32'), tf.zeros([2, 4]))).toThrow(
+      /labels: expected shape \[2\], got \[3\]/,
+    );
     expect(() => meanSquaredError(tf.zeros([2]), tf.zeros([3]))).toThrow(/expected shape/);
   });
 });
@@ -156,7 +184,11 @@ describe('gradient descent and optimizers', () => {
   });
 
   it('d/dx x² at 3 is 6', () => {
-    expect(tf.grad((x: tf.Tensor) => tf.square(x))(tf.scalar(3)).dataSync()[0]).toBe(6);
+    expect(
+      tf
+        .grad((x: tf.Tensor) => tf.square(x))(tf.scalar(3))
+        .dataSync()[0],
+    ).toBe(6);
   });
 
   it('one Adam step equals the hand-computed update', () => {
@@ -179,7 +211,11 @@ describe('gradient descent and optimizers', () => {
     adam.applyGradients(new Map([['w', w]]), { w: tf.tensor(g) });
     const state = adam.getState();
     expect(state.scalars.step).toBe(2);
-    close(state.tensors.get('m/w')!.dataSync(), g.map((gi) => 0.9 * 0.1 * gi + 0.1 * gi), 1e-6);
+    close(
+      state.tensors.get('m/w')!.dataSync(),
+      g.map((gi) => 0.9 * 0.1 * gi + 0.1 * gi),
+      1e-6,
+    );
   });
 
   it('one Adam step matches tf.train.adam', () => {

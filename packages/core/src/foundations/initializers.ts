@@ -7,7 +7,12 @@ import type { Rng } from '../rng.js';
  */
 
 /** Glorot (Xavier) uniform: U(−l, l) with l = √(6 / (fanIn + fanOut)), Keras' default for Dense. */
-export function glorotUniform(shape: number[], rng: Rng, fanIn = shape[0], fanOut = shape[shape.length - 1]): tf.Tensor {
+export function glorotUniform(
+  shape: number[],
+  rng: Rng,
+  fanIn = shape[0],
+  fanOut = shape[shape.length - 1],
+): tf.Tensor {
   const limit = Math.sqrt(6 / (fanIn + fanOut));
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);

@@ -30,7 +30,10 @@ export function binaryCrossEntropyFromLogits(
 ): tf.Tensor {
   sameShape('binaryCrossEntropyFromLogits', logits, labels);
   return tf.tidy(() => {
-    const perElement = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+    const perElement = tf.add(
+      tf.sub(tf.relu(logits), tf.mul(logits, labels)),
+      tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
+    );
     return reduction === 'mean' ? tf.mean(perElement) : perElement;
   });
 }
@@ -49,7 +52,11 @@ export function logSoftmax(logits: tf.Tensor): tf.Tensor {
  * `logits` is [..., C] and `labels` an int32 tensor of the leading shape [...].
  * With `reduction: 'none'` it returns the per-position loss of shape [...].
  */
-export function softmaxCrossEntropy(labels: tf.Tensor, logits: tf.Tensor, reduction: 'mean' | 'none' = 'mean'): tf.Tensor {
+export function softmaxCrossEntropy(
+  labels: tf.Tensor,
+  logits: tf.Tensor,
+  reduction: 'mean' | 'none' = 'mean',
+): tf.Tensor {
   const lead = logits.shape.slice(0, -1);
   if (labels.shape.length !== lead.length || labels.shape.some((d, i) => d !== lead[i])) {
     throw new BadShapeError('softmaxCrossEntropy: labels', lead, labels.shape);

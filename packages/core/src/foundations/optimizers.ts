@@ -162,7 +162,14 @@ export class Adam extends SlotOptimizer {
   }
 
   config() {
-    return { optimizer: this.name, learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay };
+    return {
+      optimizer: this.name,
+      learningRate: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      weightDecay: this.weightDecay,
+    };
   }
 }
 

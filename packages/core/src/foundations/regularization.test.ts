@@ -53,8 +53,12 @@ describe('L2 weight decay', () => {
     expect(l2Penalty(kernels, 0.01).dataSync()[0]).toBeCloseTo(expected, 6);
     // its gradient is 2λw
     const k = kernels[0];
-    const g = tf.grad((w: tf.Tensor) => l2Penalty([w as tf.Variable], 0.5))(k).dataSync();
-    expect(Array.from(g).map((v) => Number(v.toFixed(5)))).toEqual(Array.from(k.dataSync()).map((v) => Number(v.toFixed(5))));
+    const g = tf
+      .grad((w: tf.Tensor) => l2Penalty([w as tf.Variable], 0.5))(k)
+      .dataSync();
+    expect(Array.from(g).map((v) => Number(v.toFixed(5)))).toEqual(
+      Array.from(k.dataSync()).map((v) => Number(v.toFixed(5))),
+    );
   });
 });
 

@@ -60,11 +60,19 @@ export class Sequential implements Trainable {
     let shape = inputShape;
     this.layers.forEach((layer, i) => {
       shape = layer.outputShape(shape);
-      rows.push([`${this.names[i]} (${layer.constructor.name})`, `[${shape.map((d) => d ?? 'batch').join(', ')}]`, String(layer.countParams())]);
+      rows.push([
+        `${this.names[i]} (${layer.constructor.name})`,
+        `[${shape.map((d) => d ?? 'batch').join(', ')}]`,
+        String(layer.countParams()),
+      ]);
     });
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ');
-    return [line(rows[0]), ...rows.slice(1).map(line), `Total params: ${this.countParams().toLocaleString('en-US')}`].join('\n');
+    return [
+      line(rows[0]),
+      ...rows.slice(1).map(line),
+      `Total params: ${this.countParams().toLocaleString('en-US')}`,
+    ].join('\n');
   }
 
   dispose(): void {
@@ -94,7 +102,12 @@ export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {
   for (let i = 1; i < sizes.length; i++) {
     const hidden = i < sizes.length - 1;
     layers.push(
-      new Dense({ inputs: sizes[i - 1], units: sizes[i], activation: hidden ? (options.activation ?? 'relu') : 'linear', rng }),
+      new Dense({
+        inputs: sizes[i - 1],
+        units: sizes[i],
+        activation: hidden ? (options.activation ?? 'relu') : 'linear',
+        rng,
+      }),
     );
     if (hidden && options.dropout) layers.push(new Dropout(options.dropout));
   }

@@ -50,7 +50,12 @@ const require = createRequire(import.meta.url);
 /** Versions of the packages a result depends on, for run.json and benchmarks. */
 export function versions(): Record<string, string> {
   const v: Record<string, string> = { node: process.versions.node };
-  for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'webgpu']) {
+  for (const pkg of [
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-backend-webgpu',
+    'webgpu',
+  ]) {
     try {
       v[pkg] = (require(`${pkg}/package.json`) as { version: string }).version;
     } catch {
@@ -62,7 +67,10 @@ export function versions(): Record<string, string> {
 }
 
 function timestamp(): string {
-  return new Date().toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  return new Date()
+    .toISOString()
+    .replace(/[:]/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** A run folder being written. */

@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendUnavailableError, BadFlagError } from '../errors.js';
-import { BACKENDS, type BackendChoice, type BackendName, type BackendStatus, isBackendChoice } from './backend-names.js';
+import {
+  BACKENDS,
+  type BackendChoice,
+  type BackendName,
+  type BackendStatus,
+  isBackendChoice,
+} from './backend-names.js';
 import { registerWasmKernelFixes } from './wasm-kernels.js';
 import { installNodeWebGPU } from './webgpu.js';
 

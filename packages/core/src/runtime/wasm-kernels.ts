@@ -34,9 +34,19 @@ function fastTransposedMatMul(original: KernelFunc): KernelFunc {
     const disposable: TensorInfo[] = [];
     let a = inputs.a as TensorInfo;
     let b = inputs.b as TensorInfo;
-    if (transposeA) disposable.push((a = transposeLastTwo(a, backend)));
-    if (transposeB) disposable.push((b = transposeLastTwo(b, backend)));
-    const out = original({ inputs: { ...inputs, a, b }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend });
+    if (transposeA) {
+      a = transposeLastTwo(a, backend);
+      disposable.push(a);
+    }
+    if (transposeB) {
+      b = transposeLastTwo(b, backend);
+      disposable.push(b);
+    }
+    const out = original({
+      inputs: { ...inputs, a, b },
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+      backend,
+    });
     for (const t of disposable) (backend as tf.KernelBackend).disposeData(t.dataId);
     return out;
   };

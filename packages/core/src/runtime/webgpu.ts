@@ -30,7 +30,9 @@ export function hasVulkanLoader(): boolean {
 /** The WebGPU adapter request options: compatibility mode when running on OpenGL ES (CI's llvmpipe). */
 export function adapterOptions(): GPURequestAdapterOptions {
   const opengles = dawnFlags().some((f) => f.includes('opengles'));
-  return (opengles ? { featureLevel: 'compatibility' } : { powerPreference: 'high-performance' }) as GPURequestAdapterOptions;
+  return (
+    opengles ? { featureLevel: 'compatibility' } : { powerPreference: 'high-performance' }
+  ) as GPURequestAdapterOptions;
 }
 
 /**

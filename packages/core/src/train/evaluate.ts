@@ -3,7 +3,11 @@ import type { MiniBatches } from '../data/batches.js';
 import { softmaxCrossEntropy } from '../foundations/losses.js';
 
 /** Mean softmax cross-entropy and accuracy of a classifier over a whole data set (no dropout). */
-export function evaluateClassifier(predict: (x: tf.Tensor) => tf.Tensor, data: MiniBatches, batchSize = 500): { loss: number; accuracy: number } {
+export function evaluateClassifier(
+  predict: (x: tf.Tensor) => tf.Tensor,
+  data: MiniBatches,
+  batchSize = 500,
+): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
   for (const { x, y, count } of data.sequential(batchSize)) {

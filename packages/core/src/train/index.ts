@@ -1,3 +1,3 @@
-export * from './progress.js';
 export * from './evaluate.js';
+export * from './progress.js';
 export * from './trainer.js';

@@ -20,7 +20,9 @@ export function formatDuration(seconds: number): string {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
-  return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+  return h
+    ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+    : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
 /** A progress display; call {@link Progress.update} after each step and {@link Progress.done} at the end. */
@@ -48,7 +50,10 @@ export class Progress {
     const filled = Math.round((width * step) / Math.max(1, this.options.total));
     const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled ? '>' : ''}`.padEnd(width);
     const shown = Object.entries(values)
-      .map(([k, v]) => `${k} ${Math.abs(v) >= 1000 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(4)}`)
+      .map(
+        ([k, v]) =>
+          `${k} ${Math.abs(v) >= 1000 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(4)}`,
+      )
       .join('  ');
     const label = this.options.label ? `${this.options.label} ` : '';
     return `${label}step ${step}/${this.options.total} [${bar}] ${shown}  ${rate >= 1 ? `${rate.toFixed(1)} step/s` : `${(1 / Math.max(rate, 1e-9)).toFixed(2)} s/step`}  elapsed ${formatDuration(elapsed)}  left ${formatDuration(left)}`;

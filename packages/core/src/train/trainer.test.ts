@@ -12,7 +12,7 @@ import { softmaxCrossEntropy } from '../foundations/losses.js';
 import { Adam } from '../foundations/optimizers.js';
 import { mlp } from '../foundations/sequential.js';
 import { Rng } from '../rng.js';
-import { readLog, RunFolder } from '../run/run-folder.js';
+import { RunFolder, readLog } from '../run/run-folder.js';
 import { Progress } from './progress.js';
 import { Trainer } from './trainer.js';
 
@@ -48,10 +48,12 @@ describe('resume exactness', () => {
     const a = readSafetensors(path.join(straight, 'checkpoints', '100', 'weights.safetensors')).tensors;
     const b = readSafetensors(path.join(interrupted, 'checkpoints', '100', 'weights.safetensors')).tensors;
     expect([...b.keys()]).toEqual([...a.keys()]);
-    for (const [name, t] of a) expect(Buffer.from(b.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
+    for (const [name, t] of a)
+      expect(Buffer.from(b.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
     const oa = readSafetensors(path.join(straight, 'checkpoints', '100', 'optimizer.safetensors')).tensors;
     const ob = readSafetensors(path.join(interrupted, 'checkpoints', '100', 'optimizer.safetensors')).tensors;
-    for (const [name, t] of oa) expect(Buffer.from(ob.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
+    for (const [name, t] of oa)
+      expect(Buffer.from(ob.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
 
     // the log holds each step once, with the same losses as the straight run
     const la = readLog(path.join(straight, 'log.jsonl'));
@@ -92,7 +94,8 @@ describe('Trainer', () => {
     const log = readLog(run.logPath);
     expect(log).toHaveLength(60);
     expect(Object.keys(log[0])).toEqual(expect.arrayContaining(['step', 'loss', 'lr', 'elapsed']));
-    for (const s of [20, 40, 60]) expect(existsSync(path.join(run.checkpointsDir, String(s), 'weights.safetensors'))).toBe(true);
+    for (const s of [20, 40, 60])
+      expect(existsSync(path.join(run.checkpointsDir, String(s), 'weights.safetensors'))).toBe(true);
   });
 
   it('stops early and restores the best weights', async () => {
@@ -139,14 +142,20 @@ describe('Trainer', () => {
       steps: 10,
       progress: 'silent',
     });
-    expect(() => trainer.resumeFrom(run.dir)).toThrow(/another model: "dense\/kernel" has shape \[4,8\], this model expects \[4,16\]/);
+    expect(() => trainer.resumeFrom(run.dir)).toThrow(
+      /another model: "dense\/kernel" has shape \[4,8\], this model expects \[4,16\]/,
+    );
   });
 });
 
 describe('Progress', () => {
   it('shows step, loss, rate and time left; prints plain lines when not a terminal', () => {
     const lines: string[] = [];
-    const p = new Progress({ total: 100, every: 50, stream: { write: (s: string) => lines.push(s) > 0, isTTY: false } });
+    const p = new Progress({
+      total: 100,
+      every: 50,
+      stream: { write: (s: string) => lines.push(s) > 0, isTTY: false },
+    });
     for (let s = 1; s <= 100; s++) p.update(s, { loss: 1 / s });
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/step 50\/100 \[=+>\s*\] loss 0\.0200 .*(step\/s|s\/step).*left/);

@@ -97,7 +97,10 @@ export class Trainer<B extends tf.TensorContainer> {
       restoreWeights(dir, data.weights, this.options.model.variables());
       if (data.optimizer) {
         if (data.optimizer.name !== this.options.optimizer.name) {
-          throw new BadFileError(dir, `was trained with optimizer ${data.optimizer.name}, this run uses ${this.options.optimizer.name}`);
+          throw new BadFileError(
+            dir,
+            `was trained with optimizer ${data.optimizer.name}, this run uses ${this.options.optimizer.name}`,
+          );
         }
         this.options.optimizer.setState(data.optimizer.state);
       }
@@ -120,7 +123,11 @@ export class Trainer<B extends tf.TensorContainer> {
     const data: CheckpointData = {
       step: this.step,
       weights: this.options.model.variables(),
-      optimizer: { name: this.options.optimizer.name, config: this.options.optimizer.config(), state: this.options.optimizer.getState() },
+      optimizer: {
+        name: this.options.optimizer.name,
+        config: this.options.optimizer.config(),
+        state: this.options.optimizer.getState(),
+      },
       rng: this.rng.getState(),
       config: this.options.config,
       extra: es && { json: es.json, tensors: es.tensors },
@@ -159,14 +166,23 @@ export class Trainer<B extends tf.TensorContainer> {
         throw new Error(`loss became ${lossValue} at step ${step}: lower the learning rate`);
       }
       losses.push({ step, loss: lossValue });
-      const entry: Record<string, unknown> = { step, loss: lossValue, lr: optimizer.learningRate, elapsed: (performance.now() - t0) / 1000 };
+      const entry: Record<string, unknown> = {
+        step,
+        loss: lossValue,
+        lr: optimizer.learningRate,
+        elapsed: (performance.now() - t0) / 1000,
+      };
 
       const validateNow = validation && (step % validation.every === 0 || step === steps);
       if (validateNow) {
         const metrics = validation.fn();
         validations.push({ step, ...metrics });
         Object.assign(entry, metrics);
-        progress.note(`step ${step}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
+        progress.note(
+          `step ${step}: ${Object.entries(metrics)
+            .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+            .join('  ')}`,
+        );
         if (earlyStopping?.update(step, metrics, variables)) stoppedEarly = true;
       }
       run?.log(entry);
@@ -180,9 +196,18 @@ export class Trainer<B extends tf.TensorContainer> {
     let weightsFromStep = this.step;
     if (earlyStopping?.restore(variables)) {
       weightsFromStep = earlyStopping.bestStep;
-      progress.note(`early stopping at step ${this.step}; restored the weights of step ${weightsFromStep} (${earlyStopping.monitor} ${earlyStopping.best.toFixed(4)})`);
+      progress.note(
+        `early stopping at step ${this.step}; restored the weights of step ${weightsFromStep} (${earlyStopping.monitor} ${earlyStopping.best.toFixed(4)})`,
+      );
     }
     await this.checkpoint();
-    return { step: this.step, losses, validations, stoppedEarly, weightsFromStep, seconds: (performance.now() - t0) / 1000 };
+    return {
+      step: this.step,
+      losses,
+      validations,
+      stoppedEarly,
+      weightsFromStep,
+      seconds: (performance.now() - t0) / 1000,
+    };
   }
 }
