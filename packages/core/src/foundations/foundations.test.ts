@@ -242,3 +242,42 @@ describe('gradient descent and optimizers', () => {
     expect(w.dataSync()[0]).toBeCloseTo(0.51, 6);
   });
 });
+
+describe('tfjs-layers models', () => {
+  it('train with core optimizers under stable names, batch-norm state included', async () => {
+    const { trainableFromLayers } = await import('./layers-model.js');
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 3, inputShape: [2] }),
+        tf.layers.batchNormalization(),
+        tf.layers.dense({ units: 1 }),
+      ],
+    });
+    const t = trainableFromLayers(model);
+    expect([...t.variables().keys()]).toEqual([
+      'layers.0/kernel',
+      'layers.0/bias',
+      'layers.1/gamma',
+      'layers.1/beta',
+      'layers.2/kernel',
+      'layers.2/bias',
+    ]);
+    expect([...t.state!().keys()]).toEqual(['layers.1/moving_mean', 'layers.1/moving_variance']);
+    const x = tf.tensor([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    const y = tf.tensor([[1], [0], [1]]);
+    const vars = t.variables();
+    const before = vars.get('layers.0/kernel')!.dataSync().slice();
+    const { grads } = tf.variableGrads(
+      () => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      [...vars.values()],
+    );
+    const named: Record<string, tf.Tensor> = {};
+    for (const [n, v] of vars) named[n] = grads[v.name];
+    new GradientDescent(0.1).applyGradients(vars, named);
+    expect(Array.from(vars.get('layers.0/kernel')!.dataSync())).not.toEqual(Array.from(before));
+  });
+});

@@ -4,6 +4,7 @@ export * from './early-stopping.js';
 export * from './gradient-descent.js';
 export * from './initializers.js';
 export * from './layer.js';
+export * from './layers-model.js';
 export * from './losses.js';
 export * from './optimizers.js';
 export * from './regularization.js';

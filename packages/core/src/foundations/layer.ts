@@ -11,6 +11,16 @@ export interface ApplyOptions {
 export interface Trainable {
   /** Every trainable variable, by a stable name such as `dense_1/kernel`. */
   variables(): Map<string, tf.Variable>;
+  /**
+   * Variables that are not trained by gradients but belong to the model's state, such as batch
+   * normalisation's moving mean and variance: saved in checkpoints with the weights.
+   */
+  state?(): Map<string, tf.Variable>;
+}
+
+/** Trainable and state variables together: what a checkpoint saves and restores. */
+export function allVariables(model: Trainable): Map<string, tf.Variable> {
+  return new Map([...model.variables(), ...(model.state?.() ?? [])]);
 }
 
 /** A layer: a function of its input with named variables, in the style of Keras. */

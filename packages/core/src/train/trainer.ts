@@ -9,7 +9,7 @@ import {
 } from '../checkpoint/checkpoint.js';
 import { BadFileError } from '../errors.js';
 import type { EarlyStopping } from '../foundations/early-stopping.js';
-import type { Trainable } from '../foundations/layer.js';
+import { allVariables, type Trainable } from '../foundations/layer.js';
 import type { Optimizer } from '../foundations/optimizers.js';
 import { Rng } from '../rng.js';
 import { type RunFolder, truncateLog } from '../run/run-folder.js';
@@ -94,7 +94,7 @@ export class Trainer<B extends tf.TensorContainer> {
     const dir = resolveCheckpoint(checkpoint);
     const data = loadCheckpoint(dir);
     try {
-      restoreWeights(dir, data.weights, this.options.model.variables());
+      restoreWeights(dir, data.weights, allVariables(this.options.model));
       if (data.optimizer) {
         if (data.optimizer.name !== this.options.optimizer.name) {
           throw new BadFileError(
@@ -122,7 +122,7 @@ export class Trainer<B extends tf.TensorContainer> {
     const es = this.options.earlyStopping?.getState();
     const data: CheckpointData = {
       step: this.step,
-      weights: this.options.model.variables(),
+      weights: allVariables(this.options.model),
       optimizer: {
         name: this.options.optimizer.name,
         config: this.options.optimizer.config(),
@@ -139,6 +139,7 @@ export class Trainer<B extends tf.TensorContainer> {
   async fit(): Promise<TrainResult> {
     const { model, optimizer, loss, steps, validation, earlyStopping, run } = this.options;
     const variables = model.variables();
+    const everything = allVariables(model);
     const varList = [...variables.values()];
     const nameOf = new Map(varList.map((v, i) => [v.name, [...variables.keys()][i]]));
     const progress = new Progress({ total: steps, label: this.options.label, mode: this.options.progress });
@@ -183,7 +184,7 @@ export class Trainer<B extends tf.TensorContainer> {
             .map(([k, v]) => `${k} ${v.toFixed(4)}`)
             .join('  ')}`,
         );
-        if (earlyStopping?.update(step, metrics, variables)) stoppedEarly = true;
+        if (earlyStopping?.update(step, metrics, everything)) stoppedEarly = true;
       }
       run?.log(entry);
       progress.update(step, { loss: lossValue });
@@ -194,7 +195,7 @@ export class Trainer<B extends tf.TensorContainer> {
     progress.done();
 
     let weightsFromStep = this.step;
-    if (earlyStopping?.restore(variables)) {
+    if (earlyStopping?.restore(everything)) {
       weightsFromStep = earlyStopping.bestStep;
       progress.note(
         `early stopping at step ${this.step}; restored the weights of step ${weightsFromStep} (${earlyStopping.monitor} ${earlyStopping.best.toFixed(4)})`,

@@ -1,0 +1,1 @@
+export const commands = { name: 'lab1', description: 'placeholder', commands: [] };

@@ -1,0 +1,1 @@
+export const commands = { name: 'lab2', description: 'placeholder', commands: [] };

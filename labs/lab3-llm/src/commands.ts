@@ -1,0 +1,1 @@
+export const commands = { name: 'lab3', description: 'placeholder', commands: [] };
