@@ -54,22 +54,23 @@ async function prepare(name: BackendName): Promise<string> {
 /** Makes `name` the active tfjs backend and checks it computes 1+2 correctly. */
 async function activate(name: BackendName): Promise<string> {
   const detail = await prepare(name);
-  let ok = false;
   const warn = console.warn;
   // tfjs-backend-cpu advertises tfjs-node in a banner on first use in Node; doctor says it better.
   console.warn = (...args: unknown[]) => {
     if (!String(args[0]).includes('tfjs-node')) warn(...args);
   };
+  let sum = Number.NaN;
   try {
-    ok = await tf.setBackend(TFJS_NAME[name]);
+    const ok = await tf.setBackend(TFJS_NAME[name]);
+    if (!ok) throw new Error('failed to initialise');
+    await tf.ready();
+    // The first tensor written is when the cpu backend prints its banner, so do it here.
+    sum = (await tf.add(tf.scalar(1), tf.scalar(2)).data())[0];
   } catch (err) {
     throw new Error(`failed to initialise (${(err as Error).message.split('\n')[0]})`);
   } finally {
     console.warn = warn;
   }
-  if (!ok) throw new Error('failed to initialise');
-  await tf.ready();
-  const sum = (await tf.add(tf.scalar(1), tf.scalar(2)).data())[0];
   if (sum !== 3) throw new Error(`computes 1+2=${sum}`);
   return detail;
 }
