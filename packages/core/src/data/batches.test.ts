@@ -29,7 +29,7 @@ describe('MiniBatches', () => {
       expect(x.shape).toEqual([5, 2]);
       const xs = x.arraySync() as number[][];
       const ys = Array.from(y.dataSync());
-      xs.forEach((row, k) => expect(row).toEqual([ys[k], 100 + ys[k]]));
+      for (const [k, row] of xs.entries()) expect(row).toEqual([ys[k], 100 + ys[k]]);
       seen.push(...ys);
     }
     expect([...seen].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
