@@ -31,7 +31,7 @@ export function reportError(err: unknown, debug: boolean): number {
 }
 
 function addCommand(parent: Command, spec: CommandSpec, setExit: (code: number) => void): void {
-  const cmd = parent.command(spec.name).description(spec.description);
+  const cmd = parent.command(spec.name, { isDefault: spec.isDefault }).description(spec.description);
   for (const a of spec.arguments ?? []) {
     const name = `${a.variadic ? `${a.name}...` : a.name}`;
     cmd.argument(a.required === false ? `[${name}]` : `<${name}>`, a.description);

@@ -49,6 +49,8 @@ export interface CommandSpec {
   usesBackend?: boolean;
   /** When true the CLI adds `--seed` and `--out`. Default true for backend commands. */
   writesRun?: boolean;
+  /** Runs when the group is called without a command name (`introdl studio` = `introdl studio serve`). */
+  isDefault?: boolean;
   run(input: {
     args: string[];
     options: Record<string, unknown>;
