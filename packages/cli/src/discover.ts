@@ -56,8 +56,10 @@ export async function loadCommandGroups(warn: (m: string) => void = () => {}): P
       continue;
     }
     try {
-      const mod = (await import(pathToFileURL(module).href)) as { commands?: CommandGroup };
-      if (mod.commands) groups.push(mod.commands);
+      // A package may declare one group or several (the grader adds `scaffold`, `check`, `grade`, …).
+      const mod = (await import(pathToFileURL(module).href)) as { commands?: CommandGroup | CommandGroup[] };
+      if (Array.isArray(mod.commands)) groups.push(...mod.commands);
+      else if (mod.commands) groups.push(mod.commands);
       else warn(`${name}: ${module} has no \`commands\` export`);
     } catch (err) {
       warn(`${name}: its commands failed to load (${(err as Error).message})`);

@@ -4,7 +4,8 @@ import type { BackendSelection } from '../runtime/backends.js';
 /**
  * How a package adds commands to the `introdl` CLI without the CLI knowing it: the package's
  * package.json names a module in `"introdl": { "commands": "./dist/commands/index.js" }` whose
- * `commands` export is a {@link CommandGroup}. `introdl <group> <command> …` then runs it.
+ * `commands` export is a {@link CommandGroup} (or an array of them). `introdl <group> <command> …`
+ * then runs it.
  */
 
 /** One option: commander-style flags such as `--steps <n>` or `--resume`. */
