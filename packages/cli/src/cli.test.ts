@@ -81,3 +81,27 @@ describe('the program', () => {
     err.mockRestore();
   });
 });
+
+describe('top-level aliases', () => {
+  it('offers the commands of a topLevel group at the top too, without shadowing a group', async () => {
+    const ran: string[] = [];
+    const mk = (name: string) => ({
+      name,
+      description: name,
+      async run() {
+        ran.push(name);
+        return 0;
+      },
+    });
+    const groups: CommandGroup[] = [
+      { name: 'grader', description: 'grading', topLevel: true, commands: [mk('grade'), mk('core')] },
+      { name: 'core', description: 'the core', commands: [mk('demo')] },
+    ];
+    const program = buildProgram(groups, () => {});
+    await program.parseAsync(['grade'], { from: 'user' });
+    await program.parseAsync(['grader', 'grade'], { from: 'user' });
+    expect(ran).toEqual(['grade', 'grade']);
+    // `core` stays the core group, not the grader's alias
+    expect(program.commands.filter((c) => c.name() === 'core')).toHaveLength(1);
+  });
+});

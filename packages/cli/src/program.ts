@@ -90,5 +90,14 @@ export function buildProgram(groups: CommandGroup[], setExit: (code: number) => 
     const g = program.command(group.name).description(group.description).exitOverride();
     for (const spec of group.commands) addCommand(g, spec, setExit);
   }
+  // Top-level aliases come last so a group's own name always wins over an alias.
+  const taken = new Set(program.commands.map((c) => c.name()));
+  for (const group of groups.filter((g) => g.topLevel)) {
+    for (const spec of group.commands) {
+      if (taken.has(spec.name)) continue;
+      taken.add(spec.name);
+      addCommand(program, spec, setExit);
+    }
+  }
   return program;
 }

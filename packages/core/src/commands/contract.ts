@@ -64,6 +64,8 @@ export interface CommandGroup {
   name: string;
   description: string;
   commands: CommandSpec[];
+  /** Also offer each command at the top level (`introdl grade …` as well as `introdl grader grade …`). */
+  topLevel?: boolean;
 }
 
 /** Reads an integer option, with a clear error for a bad value. */
