@@ -3,10 +3,21 @@
  * string without a browser, and resvg rasterises that SVG without a canvas library.
  */
 
-import { type RenderedImage, Resvg } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
+import type { RenderedImage, Resvg as ResvgClass } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../fs/atomic.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * resvg is a native addon: load it on first use, so importing core does not load an addon
+ * (the grader's sandbox can then refuse addons to student code).
+ */
+function loadResvg(): typeof ResvgClass {
+  return (require('@resvg/resvg-js') as { Resvg: typeof ResvgClass }).Resvg;
+}
 
 /** Renders a Vega-Lite spec to an SVG document. */
 export async function renderVegaLite(spec: TopLevelSpec): Promise<string> {
@@ -32,7 +43,7 @@ export interface RasterOptions {
  */
 export function rasterizeSvg(svg: string, options: RasterOptions = {}): RenderedImage {
   const scale = options.scale ?? 1;
-  const resvg = new Resvg(svg, {
+  const resvg = new (loadResvg())(svg, {
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
     fitTo: scale === 1 ? { mode: 'original' } : { mode: 'zoom', value: scale },
     // Vega draws its own background, but an SVG from elsewhere may not; never produce transparency.
