@@ -54,7 +54,10 @@ export class Dense extends Layer {
     const last = x.shape[x.shape.length - 1];
     if (last !== this.inputs) throw new BadShapeError(`${this.name} input`, [null, this.inputs], x.shape);
     return tf.tidy(() => {
-      const z = x.rank === 2 ? tf.matMul(x as tf.Tensor2D, this.kernel as tf.Tensor2D) : tf.dot(x, this.kernel);
+      // A rank-3 input (batch, time, features) is flattened to rows, multiplied, and reshaped back.
+      const rows = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, this.inputs]);
+      const product = tf.matMul(rows as tf.Tensor2D, this.kernel as tf.Tensor2D);
+      const z = x.rank === 2 ? product : tf.reshape(product, [...x.shape.slice(0, -1), this.units]);
       return this.bias ? tf.add(z, this.bias) : z;
     });
   }

@@ -281,3 +281,14 @@ describe('tfjs-layers models', () => {
     expect(Array.from(vars.get('layers.0/kernel')!.dataSync())).not.toEqual(Array.from(before));
   });
 });
+
+describe('Dense on sequences', () => {
+  it('applies to every time step of a [batch, time, features] input', () => {
+    const layer = new Dense({ inputs: 3, units: 2, rng: new Rng(4) });
+    const x = tf.randomNormal([2, 5, 3]);
+    const y = layer.apply(x);
+    expect(y.shape).toEqual([2, 5, 2]);
+    const row = layer.apply(tf.slice(x, [1, 3, 0], [1, 1, 3]).reshape([1, 3])).dataSync();
+    close(tf.slice(y, [1, 3, 0], [1, 1, 2]).dataSync(), row, 1e-6);
+  });
+});

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { BadFlagError } from '../errors.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../fs/atomic.js';
 
 /**
@@ -91,7 +92,7 @@ export class RunFolder {
     let previous: Partial<RunInfo> = {};
     if (existsSync(path.join(dir, 'run.json'))) {
       if (!options.reuse) {
-        throw new Error(`${dir} already holds a run; pass another --out, or --resume to continue it`);
+        throw new BadFlagError(`${dir} already holds a run; pass another --out, or --resume to continue it`);
       }
       previous = JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8'));
     }
