@@ -1,1 +1,15 @@
-export const commands = { name: 'lab3', description: 'placeholder', commands: [] };
+import type { CommandGroup } from '@introdl/core';
+import { chatCommand } from './commands/chat.js';
+import { generateCommand } from './commands/generate.js';
+import { judgeCommand } from './commands/judge.js';
+import { metricCommand } from './commands/metric.js';
+import { scoreCommand } from './commands/score.js';
+import { styleCommand } from './commands/style.js';
+import { trainCommand } from './commands/train.js';
+
+/** `introdl lab3 …`: Lab 3's commands. */
+export const commands: CommandGroup = {
+  name: 'lab3',
+  description: 'Lab 3: a Llama-family LLM, LoRA fine-tuning for style, the judge and the competition metric',
+  commands: [generateCommand, chatCommand, trainCommand, metricCommand, judgeCommand, styleCommand, scoreCommand],
+};

@@ -1,0 +1,154 @@
+/**
+ * bench/lab3-lora-step: Lab 3 at scale with random weights — build the model, generate with the KV
+ * cache, and take LoRA training steps (r = 8 on all seven projections, Lion, loss on every token),
+ * for stories260K's shapes (CPU) and Llama-3.2-1B's (GPU: hidden 2048, 16 layers, 32 heads, 8 KV
+ * heads, vocab 128256). Reports tokens per second and peak memory.
+ *   npx tsx bench/lab3-lora-step.ts --backends webgpu --config llama-3.2-1b [--seq 256] [--repeats 5]
+ *   npx tsx bench/lab3-lora-step.ts --backends wasm,cpu --config stories260k
+ * Writes bench/results/lab3-lora-step.json.
+ */
+import { parseArgs } from 'node:util';
+import { tf } from '@introdl/core';
+import {
+  answerLoss,
+  applyLora,
+  countParameters,
+  expectedWeights,
+  generate,
+  Lion,
+  type LlamaConfig,
+  LlamaModel,
+  PROJECTIONS,
+} from '@introdl/lab3-llm';
+import { type BenchEntry, benchArgs, measure, report, tryBackend } from './lib/harness.js';
+
+const CONFIGS: Record<string, LlamaConfig> = {
+  stories260k: {
+    architecture: 'llama2c',
+    vocabSize: 512,
+    hiddenSize: 64,
+    intermediateSize: 172,
+    numLayers: 5,
+    numHeads: 8,
+    numKvHeads: 4,
+    headDim: 8,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    maxPositions: 512,
+    tieWordEmbeddings: true,
+    attentionBias: false,
+    bosTokenId: 1,
+    eosTokenIds: [],
+  },
+  'llama-3.2-1b': {
+    architecture: 'llama',
+    vocabSize: 128256,
+    hiddenSize: 2048,
+    intermediateSize: 8192,
+    numLayers: 16,
+    numHeads: 32,
+    numKvHeads: 8,
+    headDim: 64,
+    rmsNormEps: 1e-5,
+    ropeTheta: 500000,
+    ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
+    maxPositions: 4096,
+    tieWordEmbeddings: true,
+    attentionBias: false,
+    bosTokenId: 128000,
+    eosTokenIds: [],
+  },
+};
+
+const args = benchArgs(['wasm']);
+const { values } = parseArgs({
+  options: { config: { type: 'string' }, seq: { type: 'string' }, 'new-tokens': { type: 'string' } },
+  strict: false,
+});
+const configName = String(values.config ?? 'stories260k');
+const config = CONFIGS[configName];
+if (!config) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
+const seq = Number(values.seq ?? (configName === 'stories260k' ? 512 : 256));
+const newTokens = Number(values['new-tokens'] ?? 64);
+const entries: BenchEntry[] = [];
+
+for (const name of args.backends) {
+  const sel = await tryBackend(name);
+  if (!sel) continue;
+  // Random weights made on the device, one tensor at a time (no host copy of the model).
+  const t0 = performance.now();
+  const weights = new Map<string, tf.Tensor>();
+  for (const [w, shape] of expectedWeights(config)) {
+    weights.set(w, w.endsWith('norm.weight') ? tf.ones(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', 1));
+  }
+  const model = new LlamaModel(config, weights);
+  applyLora(model, { r: 8, alpha: 8, targetModules: PROJECTIONS, seed: 1 });
+  await model.weight('model.norm.weight').data();
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const counts = countParameters(model);
+  const params = {
+    config: configName,
+    parameters: counts.all,
+    trainable: counts.trainable,
+    seq,
+    buildSeconds,
+    tfBytes: tf.memory().numBytes,
+  };
+
+  // generation: 32-token prompt, then newTokens greedy tokens with the KV cache
+  const prompt = Array.from({ length: 32 }, (_, i) => (i * 97) % config.vocabSize);
+  let last = { promptSeconds: 0, generateSeconds: 0, tokens: [] as number[] };
+  const gen = await measure(
+    async () => {
+      last = await generate(model, prompt, { maxNewTokens: newTokens, temperature: 0 });
+    },
+    { warmup: 1, repeats: args.repeats ?? 3 },
+  );
+  entries.push({
+    workload: 'lab3-generate',
+    impl: `tfjs-${name}`,
+    backend: name,
+    device: sel.detail,
+    params: { ...params, prompt: prompt.length, newTokens },
+    ...gen,
+    throughput: { value: (last.tokens.length - 1) / last.generateSeconds, unit: 'tokens/s' },
+  });
+
+  // one LoRA step on a [1, seq] sequence
+  const vars = model.variables();
+  const list = [...vars.values()];
+  const names = new Map(list.map((v, i) => [v.name, [...vars.keys()][i]]));
+  const optimizer = new Lion(1e-4);
+  const ids = tf.tensor2d(
+    Array.from({ length: seq }, (_, i) => (i * 31) % config.vocabSize),
+    [1, seq],
+    'int32',
+  );
+  const mask = tf.ones([1, seq]) as tf.Tensor2D;
+  const step = async () => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => answerLoss(model, ids, mask, { training: true }), list);
+      const named: Record<string, tf.Tensor> = {};
+      for (const [k, g] of Object.entries(grads)) named[names.get(k)!] = g;
+      optimizer.applyGradients(vars, named);
+      return value;
+    });
+    await loss.data();
+    loss.dispose();
+  };
+  const train = await measure(step, { warmup: args.warmup ?? 1, repeats: args.repeats ?? 3 });
+  entries.push({
+    workload: 'lab3-lora-step',
+    impl: `tfjs-${name}`,
+    backend: name,
+    device: sel.detail,
+    params: { ...params, batch: 1, rank: 8, targets: 'all', optimizer: 'lion' },
+    ...train,
+    throughput: { value: seq / (train.medianMs / 1000), unit: 'tokens/s' },
+  });
+  model.dispose();
+  optimizer.dispose();
+  tf.dispose([ids, mask]);
+}
+report('lab3-lora-step', entries, args.out);
+process.exit(0);

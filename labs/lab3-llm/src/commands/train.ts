@@ -1,0 +1,118 @@
+import { BadFlagError, type CommandSpec } from '@introdl/core';
+import { chooseTemplate } from '../chat/templates.js';
+import { loadStyleData, STYLE_DATA_NAMES } from '../data/training-data.js';
+import { formatYodaMetric } from '../eval/metric.js';
+import { parseTargets } from '../lora/lora.js';
+import { runSft } from '../train/run-sft.js';
+import {
+  boundedNumber,
+  loadFromOptions,
+  MODEL_OPTIONS,
+  optionalYodaTestText,
+  positiveInt,
+  requiredString,
+  TEMPLATE_OPTION,
+} from './shared.js';
+
+/** `introdl lab3 train`: LoRA fine-tuning for style, as the course's train(). */
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  description: 'fine-tune a model for a style with LoRA (loss on the answer tokens, Lion), and save the adapter',
+  usesBackend: true,
+  options: [
+    ...MODEL_OPTIONS,
+    {
+      flags: '--data <name|path>',
+      description: `${STYLE_DATA_NAMES.join(' | ')} | a .csv/.jsonl/.txt file`,
+      default: 'yoda-sentences',
+    },
+    { flags: '--dolly <file>', description: 'databricks-dolly-15k as JSON Lines (for --data yoda/leprechaun)' },
+    {
+      flags: '--column <name>',
+      description: 'yoda_sentences.csv column: translation or translation_extra',
+      default: 'translation',
+    },
+    { flags: '--limit <n>', description: 'use only the first n training examples' },
+    TEMPLATE_OPTION,
+    { flags: '--steps <n>', description: 'optimizer updates (the 2026 course: 200)', default: '200' },
+    { flags: '--lr <rate>', description: 'learning rate (the course: 1e-4 with Lion)', default: '1e-4' },
+    {
+      flags: '--optimizer <name>',
+      description: 'lion (the course) or adamw',
+      default: 'lion',
+      choices: ['lion', 'adamw'],
+    },
+    { flags: '--weight-decay <w>', description: 'decoupled weight decay (AdamW default 0.01, Lion 0)' },
+    { flags: '--rank <r>', description: 'LoRA rank', default: '8' },
+    { flags: '--alpha <a>', description: 'LoRA alpha (update scaled by alpha/r)', default: '8' },
+    { flags: '--lora-dropout <p>', description: 'dropout on the LoRA input', default: '0' },
+    { flags: '--targets <list>', description: 'projections: q,k,v,o,gate,up,down or all', default: 'all' },
+    { flags: '--batch-size <n>', description: 'sequences per micro-batch (the course: 1)', default: '1' },
+    { flags: '--grad-accum <n>', description: 'micro-batches per update', default: '1' },
+    { flags: '--context-length <n>', description: 'tokens per sequence (longer ones are cut)', default: '512' },
+    { flags: '--checkpoint-every <n>', description: 'updates between checkpoints of the adapter', default: '50' },
+    { flags: '--sample-every <n>', description: 'print a sample answer every n updates (0 = never)', default: '10' },
+    {
+      flags: '--eval-text <file>',
+      description: 'passage for the metric before/after (default yoda_test_text.txt when found)',
+    },
+    { flags: '--resume', description: 'continue the run in --out from its latest checkpoint' },
+  ],
+  async run({ options, context }) {
+    requiredString(options, 'model');
+    const steps = positiveInt(options, 'steps', 200);
+    const lr = boundedNumber(options, 'lr', 1e-4, 0, 10);
+    const column = String(options.column ?? 'translation');
+    if (column !== 'translation' && column !== 'translation_extra')
+      throw new BadFlagError('--column must be translation or translation_extra');
+    const data = await loadStyleData(String(options.data ?? 'yoda-sentences'), {
+      dolly: options.dolly as string | undefined,
+      column,
+      seed: context.seed,
+    });
+    const limit = options.limit === undefined ? data.pairs.length : positiveInt(options, 'limit', data.pairs.length);
+    const pairs = data.pairs.slice(0, limit);
+    context.log(`data: ${data.description}; training on ${pairs.length} examples`);
+    const lm = await loadFromOptions(options, context);
+    const template = chooseTemplate(String(options.template ?? 'auto'), lm.tokenizer);
+    const evalText = await optionalYodaTestText(options.evalText as string | undefined);
+    if (!evalText)
+      context.log('yoda_test_text.txt not found (INTRODL_DATA/lab3-llm or --eval-text): no before/after metric');
+    const result = await runSft({
+      lm,
+      pairs,
+      template,
+      steps,
+      learningRate: lr,
+      optimizer: String(options.optimizer ?? 'lion') as 'lion' | 'adamw',
+      weightDecay: options.weightDecay === undefined ? undefined : boundedNumber(options, 'weightDecay', 0, 0, 1),
+      lora: {
+        r: positiveInt(options, 'rank', 8),
+        alpha: boundedNumber(options, 'alpha', 8, 0),
+        dropout: boundedNumber(options, 'loraDropout', 0, 0, 0.99),
+        targets: parseTargets(String(options.targets ?? 'all')),
+      },
+      batchSize: positiveInt(options, 'batchSize', 1),
+      gradAccum: positiveInt(options, 'gradAccum', 1),
+      contextLength: positiveInt(options, 'contextLength', 512, 2),
+      checkpointEvery: positiveInt(options, 'checkpointEvery', 50),
+      sampleEvery: positiveInt(options, 'sampleEvery', 10, 0),
+      evalText: evalText?.text,
+      seed: context.seed,
+      out: context.out,
+      resume: Boolean(options.resume),
+      command: 'introdl lab3 train',
+      backend: context.backend?.name,
+      device: context.backend?.detail,
+      log: context.log,
+    });
+    context.print(`adapter: ${result.adapterDir}`);
+    if (result.metricBefore !== undefined) context.print(`before tuning: ${formatYodaMetric(result.metricBefore)}`);
+    if (result.metricAfter !== undefined) context.print(`after tuning:  ${formatYodaMetric(result.metricAfter)}`);
+    context.print(
+      `${result.secondsPerUpdate.toFixed(2)} s per update; final loss ${result.losses.at(-1)?.loss.toFixed(4)}`,
+    );
+    lm.model.dispose();
+    return 0;
+  },
+};
