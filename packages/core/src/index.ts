@@ -9,6 +9,7 @@ export * from './commands/contract.js';
 export * from './data/index.js';
 export * from './errors.js';
 export * from './foundations/index.js';
+export * from './kernels/index.js';
 export * from './plot/index.js';
 export * from './rng.js';
 export * from './run/index.js';

@@ -2,11 +2,14 @@ import { dataStatus } from '../data/locate.js';
 import { versions } from '../run/run-folder.js';
 import type { BackendStatus } from '../runtime/backend-names.js';
 import { probeAllBackends } from '../runtime/backends.js';
+import { nativeKernelStatus } from '../runtime/native-kernels.js';
 
 /** What `introdl doctor` found. */
 export interface DoctorReport {
   versions: Record<string, string>;
   backends: BackendStatus[];
+  /** Which matmul the CPU (wasm) backend uses: OpenBLAS through @introdl/native, or wasm and why. */
+  cpuMatmul: string;
   data: Awaited<ReturnType<typeof dataStatus>>;
   ok: boolean;
 }
@@ -14,7 +17,8 @@ export interface DoctorReport {
 /** Probes every backend and the data folders. `ok` when at least one backend works. */
 export async function runDoctor(): Promise<DoctorReport> {
   const backends = await probeAllBackends();
-  return { versions: versions(), backends, data: await dataStatus(), ok: backends.some((b) => b.works) };
+  const cpuMatmul = nativeKernelStatus()?.matmul ?? 'wasm (the wasm backend did not load)';
+  return { versions: versions(), backends, cpuMatmul, data: await dataStatus(), ok: backends.some((b) => b.works) };
 }
 
 /** The report as the lines the CLI prints. */
@@ -23,6 +27,7 @@ export function formatDoctor(r: DoctorReport): string {
   for (const [k, v] of Object.entries(r.versions)) lines.push(`  ${k.padEnd(32)} ${v}`);
   lines.push('', 'Backends (fastest first; --backend auto takes the first that works)');
   for (const b of r.backends) lines.push(`  ${b.name.padEnd(8)} ${b.works ? 'works  ' : 'no     '} ${b.detail}`);
+  lines.push(`  CPU matmul (wasm backend): ${r.cpuMatmul}`);
   lines.push('', 'Data');
   for (const line of formatDataStatus(r.data)) lines.push(`  ${line}`);
   const best = r.backends.find((b) => b.works);

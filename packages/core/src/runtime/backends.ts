@@ -9,6 +9,7 @@ import {
   type BackendStatus,
   isBackendChoice,
 } from './backend-names.js';
+import { registerNativeKernels } from './native-kernels.js';
 import { registerWasmKernelFixes } from './wasm-kernels.js';
 import { installNodeWebGPU } from './webgpu.js';
 
@@ -44,7 +45,9 @@ async function prepare(name: BackendName): Promise<string> {
       const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
       wasm.setWasmPaths(`${dist}${path.sep}`);
       registerWasmKernelFixes();
-      return 'WebAssembly, SIMD on, 1 thread (wasm threads cannot start in Node)';
+      // After the fixes: the native kernels call through to them for the cases they leave alone.
+      const native = await registerNativeKernels();
+      return `WebAssembly, SIMD on, 1 thread (wasm threads cannot start in Node), matmul: ${native.matmul}`;
     }
     case 'cpu':
       return 'plain JavaScript kernels (slow; for exactness tests)';
