@@ -1,1 +1,327 @@
-export const commands = { name: 'lab2', description: 'placeholder', commands: [] };
+import { BadFlagError, type CommandContext, type CommandGroup, intOption, numberOption } from '@introdl/core';
+import { digitsStats, faceFileStats } from './data-stats.js';
+import { detectImages } from './detect/detect-images.js';
+import { parseDataset } from './digits/data.js';
+import { evaluateDigitCheckpoint } from './digits/evaluate-checkpoint.js';
+import { trainDigits } from './digits/train.js';
+import { buildFaceDataset } from './faces/build-dataset.js';
+import { evaluateFaces } from './faces/evaluate-faces.js';
+import { trainFaces } from './faces/train-faces.js';
+import { isDigitModel, loadModel, parseModelKind } from './model-store.js';
+import { formatPredictions, predict } from './predict.js';
+
+/** `introdl lab2 …`: Lab 2's commands. Each one delegates to a module that does the work. */
+
+const str = (o: Record<string, unknown>, k: string): string | undefined =>
+  o[k] === undefined ? undefined : String(o[k]);
+const optionalInt = (o: Record<string, unknown>, k: string) => (o[k] === undefined ? undefined : intOption(o, k, 0));
+const optionalNumber = (o: Record<string, unknown>, k: string) =>
+  o[k] === undefined ? undefined : numberOption(o, k, 0);
+const backendInfo = (c: CommandContext) => ({ backend: c.backend?.name, device: c.backend?.detail });
+const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+const dataOption = {
+  flags: '--data <dir>',
+  description:
+    'folder with the data (IDX files for Part 1; the folder holding lab2-faces/ for Part 2). Default: INTRODL_DATA, then system folders and the cache',
+};
+const datasetOption = {
+  flags: '--dataset <name>',
+  description: 'Part 1 data set: fashion-mnist or mnist',
+  default: 'fashion-mnist',
+  choices: ['fashion-mnist', 'mnist'],
+};
+
+export const commands: CommandGroup = {
+  name: 'lab2',
+  description: 'Lab 2: image classification (Fashion-MNIST/MNIST), then face detection debiased with a DB-VAE',
+  commands: [
+    {
+      name: 'data',
+      description: 'data stats: the Part 1 data set, and a face HDF5 file with --faces',
+      options: [
+        dataOption,
+        datasetOption,
+        { flags: '--faces <file>', description: 'a face HDF5 file (train_face.h5 layout)' },
+        { flags: '--json', description: 'print JSON' },
+      ],
+      async run({ options, context }) {
+        const out: Record<string, unknown> = {};
+        if (options.faces) out.faces = await faceFileStats(String(options.faces));
+        else out.digits = await digitsStats(parseDataset(options.dataset), str(options, 'data'));
+        if (options.json) context.print(JSON.stringify(out, null, 2));
+        else context.print(formatStats(out));
+        return 0;
+      },
+    },
+    {
+      name: 'train',
+      description: 'train fc or cnn (Part 1), or the face classifier or DB-VAE (Part 2, needs --faces FILE.h5)',
+      usesBackend: true,
+      options: [
+        {
+          flags: '--model <kind>',
+          description: 'fc | cnn | classifier | dbvae',
+          choices: ['fc', 'cnn', 'classifier', 'dbvae'],
+        },
+        dataOption,
+        datasetOption,
+        { flags: '--faces <file>', description: 'face HDF5 file (train_face.h5 layout) for classifier/dbvae' },
+        { flags: '--epochs <n>', description: 'epochs (course: 5 for Part 1, 2 for Part 2)' },
+        { flags: '--steps <n>', description: 'Part 2: total steps instead of whole epochs' },
+        { flags: '--batch-size <n>', description: 'batch size (course: 64 for Part 1, 32 for Part 2)' },
+        {
+          flags: '--optimizer <name>',
+          description: 'Part 1: sgd or adam (course: sgd for fc, adam for cnn)',
+          choices: ['sgd', 'adam'],
+        },
+        { flags: '--lr <rate>', description: 'learning rate (course: 0.1 fc, 1e-3 cnn, 5e-4 Part 2)' },
+        { flags: '--train-limit <n>', description: 'Part 1: use only the first N training images' },
+        { flags: '--test-limit <n>', description: 'Part 1: use only the first N test images' },
+        { flags: '--latent-dim <n>', description: 'DB-VAE latent size', default: '100' },
+        { flags: '--kl-weight <w>', description: 'DB-VAE KL weight', default: '0.0005' },
+        { flags: '--no-resample', description: 'DB-VAE: turn adaptive resampling off (for comparison)' },
+        { flags: '--sample-every <n>', description: 'DB-VAE: save reconstructions every N steps', default: '100' },
+      ],
+      async run({ options, context }) {
+        if (options.model === undefined) throw new BadFlagError('--model is required: fc, cnn, classifier or dbvae');
+        const kind = parseModelKind(options.model);
+        if (isDigitModel(kind)) {
+          const r = await trainDigits({
+            model: kind,
+            dataset: parseDataset(options.dataset),
+            dataDir: str(options, 'data'),
+            epochs: optionalInt(options, 'epochs'),
+            batchSize: optionalInt(options, 'batchSize'),
+            optimizer: options.optimizer as 'sgd' | 'adam' | undefined,
+            learningRate: optionalNumber(options, 'lr'),
+            trainLimit: optionalInt(options, 'trainLimit'),
+            testLimit: optionalInt(options, 'testLimit'),
+            seed: context.seed,
+            out: context.out,
+            ...backendInfo(context),
+            log: context.log,
+          });
+          context.print(
+            `test accuracy ${r.testAccuracy.toFixed(4)} (train ${r.trainAccuracy.toFixed(4)}) after ${r.steps} steps in ${r.trainSeconds.toFixed(1)} s\npredictions: ${r.grid}\nrun folder: ${r.runDir}`,
+          );
+          return 0;
+        }
+        if (!options.faces)
+          throw new BadFlagError(`--model ${kind} needs --faces FILE.h5 (make one with introdl lab2 build-dataset)`);
+        const r = await trainFaces({
+          model: kind,
+          facesFile: String(options.faces),
+          epochs: optionalInt(options, 'epochs'),
+          steps: optionalInt(options, 'steps'),
+          batchSize: optionalInt(options, 'batchSize'),
+          learningRate: optionalNumber(options, 'lr'),
+          latentDim: intOption(options, 'latentDim', 100),
+          klWeight: numberOption(options, 'klWeight', 0.0005),
+          resample: options.resample !== false,
+          sampleEvery: intOption(options, 'sampleEvery', 100),
+          seed: context.seed,
+          out: context.out,
+          ...backendInfo(context),
+          log: context.log,
+        });
+        context.print(
+          `accuracy on a balanced training sample ${r.trainSampleAccuracy.toFixed(4)} after ${r.steps} steps in ${r.trainSeconds.toFixed(1)} s\nrun folder: ${r.runDir}`,
+        );
+        return 0;
+      },
+    },
+    {
+      name: 'evaluate',
+      description: 'Part 1: test accuracy and prediction grid; Part 2: the bias report of one or more face models',
+      usesBackend: true,
+      options: [
+        {
+          flags: '--checkpoint <paths...>',
+          description: 'run folders or checkpoint folders (Part 2: several, e.g. the CNN and the DB-VAE)',
+        },
+        dataOption,
+        { flags: '--test-faces <dir>', description: "the course's test faces folder (test_faces/{LF,LM,DF,DM})" },
+        { flags: '--london <dir>', description: 'the London set folder (with groups.csv)' },
+        { flags: '--faces <file>', description: 'also report accuracy on a balanced sample of this face HDF5 file' },
+        { flags: '--bootstrap <n>', description: 'bootstrap resamples for the intervals', default: '2000' },
+      ],
+      async run({ options, context }) {
+        const checkpoints = list(options.checkpoint);
+        if (!checkpoints.length) throw new BadFlagError('--checkpoint is required (a run folder or checkpoint folder)');
+        const first = loadModel(checkpoints[0]);
+        const digit = isDigitModel(first.kind);
+        first.dispose();
+        if (digit) {
+          for (const c of checkpoints) {
+            const r = await evaluateDigitCheckpoint({
+              checkpoint: c,
+              dataDir: str(options, 'data'),
+              seed: context.seed,
+              out: checkpoints.length === 1 ? context.out : undefined,
+              ...backendInfo(context),
+            });
+            context.print(
+              `${r.kind}: test accuracy ${r.accuracy.toFixed(4)}, loss ${r.loss.toFixed(4)} on ${r.total} images; grid ${r.grid}`,
+            );
+          }
+          return 0;
+        }
+        const r = await evaluateFaces({
+          checkpoints,
+          dataDir: str(options, 'data'),
+          testFacesDir: str(options, 'testFaces'),
+          londonDir: str(options, 'london'),
+          facesFile: str(options, 'faces'),
+          resamples: intOption(options, 'bootstrap', 2000),
+          seed: context.seed,
+          out: context.out,
+          ...backendInfo(context),
+          log: context.log,
+        });
+        context.print(`report: ${r.files.markdown}\nchart: ${r.files.chart}\njson: ${r.files.json}`);
+        return 0;
+      },
+    },
+    {
+      name: 'predict',
+      description: 'P(face) for each image (face models), or the class (Part 1 models)',
+      usesBackend: true,
+      writesRun: false,
+      arguments: [{ name: 'images', description: 'PNG or JPEG files', required: false, variadic: true }],
+      options: [
+        { flags: '--checkpoint <path>', description: 'a run folder or checkpoint folder' },
+        { flags: '--index <n...>', description: 'Part 1: test-set image indices to predict' },
+        dataOption,
+        { flags: '--json', description: 'print a JSON list' },
+      ],
+      async run({ args, options, context }) {
+        if (!options.checkpoint) throw new BadFlagError('--checkpoint is required');
+        const indices = list(options.index).map((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n)) throw new BadFlagError(`--index must be whole numbers, got "${v}"`);
+          return n;
+        });
+        const r = await predict({
+          checkpoint: String(options.checkpoint),
+          images: args,
+          indices,
+          dataDir: str(options, 'data'),
+        });
+        context.print(options.json ? JSON.stringify(r.predictions, null, 2) : formatPredictions(r.predictions));
+        return 0;
+      },
+    },
+    {
+      name: 'build-dataset',
+      description: 'write an offline face training set (train_face.h5 layout) from the course data under INTRODL_DATA',
+      usesBackend: true,
+      writesRun: false,
+      options: [
+        dataOption,
+        { flags: '--output <file>', description: 'the HDF5 file to write', default: 'train_face_offline.h5' },
+        { flags: '--augmentations <n>', description: 'augmented copies of each face', default: '40' },
+        { flags: '--negatives <n>', description: 'number of non-faces (default: as many as faces)' },
+        {
+          flags: '--fashion-fraction <f>',
+          description: 'share of the non-faces taken from Fashion-MNIST',
+          default: '0.3',
+        },
+        { flags: '--seed <n>', description: 'random seed (recorded in the file)', default: '1' },
+      ],
+      async run({ options, context }) {
+        const r = await buildFaceDataset({
+          dataDir: str(options, 'data'),
+          output: String(options.output),
+          augmentations: intOption(options, 'augmentations', 40),
+          negatives: optionalInt(options, 'negatives'),
+          fashionFraction: numberOption(options, 'fashionFraction', 0.3),
+          seed: intOption(options, 'seed', 1),
+          log: context.log,
+        });
+        context.print(`${r.file}: ${r.faces} faces, ${r.nonFaces} non-faces`);
+        return 0;
+      },
+    },
+    {
+      name: 'detect',
+      description: 'find faces in whole photos with the sliding-window detector; compare with the face-api reference',
+      usesBackend: true,
+      arguments: [{ name: 'images', description: 'PNG or JPEG photos', variadic: true }],
+      options: [
+        { flags: '--checkpoint <path>', description: 'a classifier or DB-VAE run folder or checkpoint' },
+        { flags: '--sizes <n>', description: 'number of window sizes', default: '8' },
+        {
+          flags: '--min-window <f>',
+          description: 'smallest window, as a fraction of the shorter side',
+          default: '0.12',
+        },
+        { flags: '--stride <f>', description: 'stride as a fraction of the window', default: '0.2' },
+        { flags: '--threshold <p>', description: 'P(face) a window needs', default: '0.5' },
+        { flags: '--nms-iou <f>', description: 'IoU above which non-maximum suppression drops a box', default: '0.3' },
+        {
+          flags: '--min-neighbours <n>',
+          description: 'windows that must agree on a face (overlapping, above the threshold)',
+          default: '2',
+        },
+        { flags: '--no-reference', description: 'skip the face-api reference detector' },
+        { flags: '--json', description: 'print the detections as JSON' },
+      ],
+      async run({ args, options, context }) {
+        if (!options.checkpoint) throw new BadFlagError('--checkpoint is required');
+        const r = await detectImages({
+          checkpoint: String(options.checkpoint),
+          images: args,
+          sizes: intOption(options, 'sizes', 8),
+          minFraction: numberOption(options, 'minWindow', 0.12),
+          strideFraction: numberOption(options, 'stride', 0.2),
+          threshold: numberOption(options, 'threshold', 0.5),
+          nmsIou: numberOption(options, 'nmsIou', 0.3),
+          minNeighbours: intOption(options, 'minNeighbours', 2),
+          reference: options.reference !== false,
+          seed: context.seed,
+          out: context.out,
+          ...backendInfo(context),
+          log: context.log,
+        });
+        if (options.json) context.print(JSON.stringify(r.results, null, 2));
+        else
+          for (const d of r.results)
+            context.print(
+              `${d.image}: ${d.boxes.length} face(s)${d.agreement ? `, IoU with reference ${d.agreement.map((v) => v.toFixed(2)).join(', ') || 'n/a'}` : ''}; ${d.picture}`,
+            );
+        context.print(`run folder: ${r.runDir}`);
+        return 0;
+      },
+    },
+  ],
+};
+
+/** Human-readable data stats. */
+function formatStats(out: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const d = out.digits as Awaited<ReturnType<typeof digitsStats>> | undefined;
+  if (d) {
+    lines.push(`${d.dataset} in ${d.dir}`);
+    for (const s of d.splits) {
+      lines.push(
+        `  ${s.split}: ${s.images} images ${s.height}×${s.width}, pixel mean ${s.meanPixel.toFixed(4)} sd ${s.stdPixel.toFixed(4)}`,
+      );
+      lines.push(
+        `    per class: ${Object.entries(s.perClass)
+          .map(([c, n]) => `${c} ${n}`)
+          .join(', ')}`,
+      );
+    }
+  }
+  const f = out.faces as Awaited<ReturnType<typeof faceFileStats>> | undefined;
+  if (f) {
+    lines.push(`${f.file}: ${f.images} images, ${f.faces} faces, ${f.nonFaces} non-faces`);
+    lines.push(
+      `  mean RGB of faces ${f.meanRgb.faces.map((v) => v.toFixed(3)).join(' ')}, of non-faces ${f.meanRgb.nonFaces.map((v) => v.toFixed(3)).join(' ')}`,
+    );
+    for (const [k, v] of Object.entries(f.attributes))
+      lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return lines.join('\n');
+}
