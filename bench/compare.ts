@@ -30,6 +30,12 @@ function fastest(file: BenchFile): Map<string, BenchEntry> {
   return best;
 }
 
+// `bench/compare … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const [pathA, pathB] = process.argv.slice(2);
 if (!pathA || !pathB) {
   process.stderr.write('usage: bench/compare A.json B.json\n');
