@@ -26,6 +26,7 @@ export {
 export { extractSongSnippets, joinSongs } from './data/songs.js';
 export { groupTunes, type SongSplit, splitSongs } from './data/split.js';
 export { describeChars, Vocabulary, vectorize } from './data/vocab.js';
+export { rubric } from './grading/rubric.js';
 export { LAB, type LoadedMusicModel, loadMusicModel, type MusicRunConfig } from './model/checkpoint.js';
 export { endsFirstSong, type Generated, type GenerateOptions, generateText } from './model/generate.js';
 export { type HeldOutOptions, heldOutLoss } from './model/held-out.js';

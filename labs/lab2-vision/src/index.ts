@@ -34,6 +34,7 @@ export { inverseDensityWeights, trainingSampleProbabilities } from './faces/resa
 export { BadProbabilitiesError, checkProbabilities, sampleWithoutReplacement } from './faces/sampling.js';
 export { trainFaces } from './faces/train-faces.js';
 export { rgbToBgrInto, writeFaceFile } from './faces/write-face-file.js';
+export { rubric } from './grading/rubric.js';
 export { decodeImage, encodePng, readImage, writePng } from './image/codec.js';
 export { resizeBilinear } from './image/resize.js';
 export type { Box, RgbImage } from './image/rgb-image.js';

@@ -12,6 +12,7 @@ export * from './eval/style-scorer.js';
 export * from './fixtures/safetensors-writer.js';
 export * from './fixtures/synthetic-yoda.js';
 export * from './fixtures/tiny.js';
+export { rubric } from './grading/rubric.js';
 export * from './loaders/hf-model.js';
 export * from './loaders/llama2c.js';
 export * from './loaders/load-model.js';

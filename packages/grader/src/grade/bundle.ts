@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, transform } from 'esbuild';
 import type { Lab } from '../lab/load-lab.js';
@@ -81,13 +81,6 @@ export async function bundleProbes(lab: Lab, files: ReadonlyMap<string, string>,
         {
           name: 'spliced-sources',
           setup(b) {
-            // `lab:src/x.js` names a file of the lab package from anywhere (the grader's own rubrics).
-            b.onResolve({ filter: /^lab:/ }, (args) => {
-              const rel = args.path.slice('lab:'.length);
-              const abs = path.join(lab.packageDir, rel);
-              const ts = abs.replace(/\.js$/, '.ts');
-              return { path: !existsSync(abs) && existsSync(ts) ? ts : abs };
-            });
             b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args) => {
               const contents = files.get(args.path);
               return contents === undefined ? undefined : { contents, loader: args.path.endsWith('x') ? 'tsx' : 'ts' };

@@ -6,7 +6,7 @@ import { parseRegions, type Region } from '../regions/parse.js';
 import type { Limits, Rubric } from '../rubric/types.js';
 import { limitsOf, validateRubric } from '../rubric/validate.js';
 import { isSourceFile, isTestFile, listFiles, matchesPath } from './files.js';
-import { importEntry, importModuleFile, type PackageJson } from './import-entry.js';
+import { importEntry, type PackageJson } from './import-entry.js';
 
 /** One exercise: a region in the lab's solution source. */
 export interface Exercise {
@@ -45,29 +45,10 @@ export async function loadLab(nameOrDir: string, searchFrom: string[] = defaultS
   const packageJson = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as PackageJson;
   const mod = await importEntry(packageDir, packageJson);
   if ('rubric' in mod) return labFromRubric(packageDir, packageJson, validateRubric(mod.rubric, packageJson.name));
-  const builtIn = await builtInRubric(packageDir, packageJson);
-  if (builtIn) return labFromRubric(packageDir, packageJson, builtIn);
   throw new BadFileError(packageJson.name, 'exports no `rubric`; see docs/grading.md ("What a lab exports")');
 }
 
-/** Folder of the rubrics the grader ships for labs that do not export one yet. */
-const RUBRICS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'rubrics');
-
-/**
- * The grader's own rubric for a lab that exports none: `rubrics/<lab>/rubric.ts`, where <lab> is
- * the package name's `labN` part. Its `probes` path is relative to the rubric's folder; it is
- * rewritten relative to the lab, as the rest of the grader expects.
- */
-async function builtInRubric(packageDir: string, pkg: PackageJson): Promise<Rubric | undefined> {
-  const short = /^@introdl\/(lab\d+)/.exec(pkg.name)?.[1];
-  const file = short ? path.join(RUBRICS_DIR, short, 'rubric.ts') : undefined;
-  if (!file || !existsSync(file)) return undefined;
-  const mod = await importModuleFile(file, packageDir);
-  const rubric = validateRubric(mod.rubric, file);
-  return { ...rubric, probes: path.relative(packageDir, path.resolve(path.dirname(file), rubric.probes)) };
-}
-
-/** Builds a {@link Lab} from an already validated rubric (also used for rubrics kept outside a lab). */
+/** Builds a {@link Lab} from an already validated rubric. */
 export function labFromRubric(packageDir: string, packageJson: PackageJson, rubric: Rubric): Lab {
   const where = `${packageJson.name} rubric`;
   const problems: string[] = [];

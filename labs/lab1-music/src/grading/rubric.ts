@@ -1,7 +1,8 @@
 /**
- * The grader's rubric for Lab 1, kept here until @introdl/lab1-music exports its own `rubric`
- * (move this file and probes.ts into the lab then; see docs/grading.md). A plain object literal:
- * the grader validates it when it loads the lab. `probes` is relative to this folder.
+ * The grader's rubric for Lab 1, exported from the package entry as `rubric`. A plain object
+ * literal (labs never import the grader): the grader validates it when it loads the lab. Paths are
+ * relative to the lab package. It holds expected values, so `exclude` keeps it, the probes and the
+ * entry that re-exports it out of every student workspace.
  */
 const TEXT = 'X:1\nT:A\nABC ABC\n\nX:2\nT:B\nCBA BAC\n\n';
 const IDS = [
@@ -44,6 +45,8 @@ export const rubric = {
   lab: 'lab1',
   title: 'Intro to TensorFlow.js and music generation',
   sources: ['src', 'test/fixtures.ts', 'test/spectrum.ts'],
+  // The entry re-exports this rubric, so it stays out of workspaces with the grading folder.
+  exclude: ['src/grading/**', 'src/index.ts'],
   publicTests: ['test/part1.test.ts', 'test/data.test.ts', 'test/model.test.ts'],
   publicTestNames: {
     'lab1.part1.1': ['1.1 tensors > builds the rank-2 matrix', '1.1 tensors > slices'],
@@ -62,7 +65,7 @@ export const rubric = {
     'lab1.part2.6': ['generateText'],
   },
   handout: '../../docs/lab1.md',
-  probes: 'probes.ts',
+  probes: 'src/grading/probes.ts',
   limits: { testSeconds: 30, totalSeconds: 300, cpuSeconds: 300, memoryMb: 3072 },
   tests: [
     {

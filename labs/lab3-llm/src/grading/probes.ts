@@ -4,18 +4,18 @@
  * to the sandbox's temporary folder; everything on the plain JavaScript backend.
  */
 
-import { chat, type LanguageModel, predictNextToken } from 'lab:src/chat/chat.js';
-import { PLAIN_TEMPLATE } from 'lab:src/chat/templates.js';
-import { parseJudgeScore } from 'lab:src/eval/judge-parse.js';
-import { randomWeights, tinyConfig, tinyLlama2cVocab } from 'lab:src/fixtures/tiny.js';
-import { expectedWeights } from 'lab:src/model/config.js';
-import { LlamaModel } from 'lab:src/model/llama.js';
-import { Llama2cTokenizer } from 'lab:src/tokenizer/llama2c-tokenizer.js';
-import { answerLoss, answerMask } from 'lab:src/train/sft.js';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf, useBackend } from '@introdl/core';
+import { chat, type LanguageModel, predictNextToken } from '../chat/chat.js';
+import { PLAIN_TEMPLATE } from '../chat/templates.js';
+import { parseJudgeScore } from '../eval/judge-parse.js';
+import { randomWeights, tinyConfig, tinyLlama2cVocab } from '../fixtures/tiny.js';
+import { expectedWeights } from '../model/config.js';
+import { LlamaModel } from '../model/llama.js';
+import { Llama2cTokenizer } from '../tokenizer/llama2c-tokenizer.js';
+import { answerLoss, answerMask } from '../train/sft.js';
 
 export async function setup(): Promise<void> {
   await useBackend('cpu');

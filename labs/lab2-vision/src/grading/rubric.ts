@@ -1,7 +1,8 @@
 /**
- * The grader's rubric for Lab 2, kept here until @introdl/lab2-vision exports its own `rubric`
- * (move this file and probes.ts into the lab then; see docs/grading.md). `probes` is relative to
- * this folder.
+ * The grader's rubric for Lab 2, exported from the package entry as `rubric`. A plain object
+ * literal (labs never import the grader). Paths are relative to the lab package. It holds expected
+ * values, so `exclude` keeps it, the probes and the entry that re-exports it out of every student
+ * workspace.
  */
 const X = [
   [
@@ -60,6 +61,8 @@ export const rubric = {
   lab: 'lab2',
   title: 'Computer vision: digit classifiers and a debiased face detector',
   sources: ['src', 'test/fixtures.ts'],
+  // The entry re-exports this rubric, so it stays out of workspaces with the grading folder.
+  exclude: ['src/grading/**', 'src/index.ts'],
   publicTests: ['src/digits/digits.test.ts', 'src/faces/dbvae.test.ts', 'src/faces/resampling.test.ts'],
   publicTestNames: {
     'lab2.1.1': ['the FC model', 'the same seed gives the same initial weights'],
@@ -71,7 +74,7 @@ export const rubric = {
     'lab2.2.4': ['adaptive resampling'],
   },
   handout: '../../docs/lab2.md',
-  probes: 'probes.ts',
+  probes: 'src/grading/probes.ts',
   limits: { testSeconds: 60, totalSeconds: 300, cpuSeconds: 300, memoryMb: 3072 },
   tests: [
     {

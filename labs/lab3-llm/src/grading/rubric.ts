@@ -1,7 +1,8 @@
 /**
- * The grader's rubric for Lab 3, kept here until @introdl/lab3-llm exports its own `rubric` (move
- * this file and probes.ts into the lab then; see docs/grading.md). `probes` is relative to this
- * folder. Lab 3 has no public unit tests of its exercises yet, so `check` shows them as having none.
+ * The grader's rubric for Lab 3, exported from the package entry as `rubric`. A plain object
+ * literal (labs never import the grader). Paths are relative to the lab package. It holds expected
+ * values, so `exclude` keeps it, the probes and the entry that re-exports it out of every student
+ * workspace. Lab 3 has no public unit tests of its exercises yet, so `check` shows them as having none.
  */
 const REPLIES = [
   '{"score": 7}',
@@ -16,9 +17,11 @@ export const rubric = {
   lab: 'lab3',
   title: 'Large language models: fine-tuning a chatbot with LoRA, and judging it',
   sources: ['src'],
+  // The entry re-exports this rubric, so it stays out of workspaces with the grading folder.
+  exclude: ['src/grading/**', 'src/index.ts'],
   publicTests: [],
   handout: '../../docs/lab3.md',
-  probes: 'probes.ts',
+  probes: 'src/grading/probes.ts',
   limits: { testSeconds: 60, totalSeconds: 300, cpuSeconds: 300, memoryMb: 3072 },
   tests: [
     {

@@ -1,22 +1,22 @@
 /**
  * Probes for Lab 1: how the grader calls a student's Lab 1 code. Each takes JSON input and returns
  * JSON; the grading process compares it with the reference solution's output for the same input,
- * or checks it with targets it keeps to itself. `lab:src/…` names a file of the lab package (the
- * student's version of it when grading). Everything runs on the plain JavaScript backend, small.
+ * or checks it with targets it keeps to itself. Relative imports name the lab's own files (the
+ * student's version of them when grading). Everything runs on the plain JavaScript backend, small.
  */
 
-import { getBatch } from 'lab:src/data/batches.js';
-import { Vocabulary, vectorize } from 'lab:src/data/vocab.js';
-import { generateText } from 'lab:src/model/generate.js';
-import { computeLoss } from 'lab:src/model/loss.js';
-import { MusicModel } from 'lab:src/model/music-model.js';
-import { OurDenseLayer } from 'lab:src/part1/dense.js';
-import { minimise, targetLoss } from 'lab:src/part1/gradient-descent.js';
-import { func } from 'lab:src/part1/graph.js';
-import { LinearButSometimesIdentity, LinearWithSigmoidActivation, sequentialModel } from 'lab:src/part1/models.js';
-import { makeImages, makeMatrix } from 'lab:src/part1/tensors.js';
-import { trainStep } from 'lab:src/train/step.js';
 import { Adam, Rng, tf, useBackend } from '@introdl/core';
+import { getBatch } from '../data/batches.js';
+import { Vocabulary, vectorize } from '../data/vocab.js';
+import { generateText } from '../model/generate.js';
+import { computeLoss } from '../model/loss.js';
+import { MusicModel } from '../model/music-model.js';
+import { OurDenseLayer } from '../part1/dense.js';
+import { minimise, targetLoss } from '../part1/gradient-descent.js';
+import { func } from '../part1/graph.js';
+import { LinearButSometimesIdentity, LinearWithSigmoidActivation, sequentialModel } from '../part1/models.js';
+import { makeImages, makeMatrix } from '../part1/tensors.js';
+import { trainStep } from '../train/step.js';
 
 type Matrix = number[][];
 

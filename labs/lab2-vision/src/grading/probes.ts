@@ -1,14 +1,14 @@
 /**
  * Probes for Lab 2: how the grader calls a student's Lab 2 code, with small inputs on the plain
- * JavaScript backend. `lab:src/…` names a file of the lab package (the student's version when
+ * JavaScript backend. Relative imports name the lab's own files (the student's version when
  * grading); the grading process compares the outputs with the reference solution's.
  */
 
-import { countCorrect } from 'lab:src/digits/evaluate.js';
-import { buildCnnModel, buildFcModel, countParameters } from 'lab:src/digits/models.js';
-import { debiasingLoss, sampleLatent, vaeLoss } from 'lab:src/faces/dbvae-losses.js';
-import { inverseDensityWeights } from 'lab:src/faces/resampling.js';
 import { tf, useBackend } from '@introdl/core';
+import { countCorrect } from '../digits/evaluate.js';
+import { buildCnnModel, buildFcModel, countParameters } from '../digits/models.js';
+import { debiasingLoss, sampleLatent, vaeLoss } from '../faces/dbvae-losses.js';
+import { inverseDensityWeights } from '../faces/resampling.js';
 
 type Matrix = number[][];
 type Images = number[][][][];
