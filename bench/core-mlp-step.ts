@@ -5,7 +5,7 @@
  * Writes bench/results/core-mlp-step.json.
  */
 import { parseArgs } from 'node:util';
-import { Adam, mlp, Rng, softmaxCrossEntropy, tf } from '@introdl/core';
+import { Adam, mlp, optimizerStep, Rng, softmaxCrossEntropy, tf } from '@introdl/core';
 import { type BenchEntry, benchArgs, measure, report, tryBackend } from './lib/harness.js';
 
 const args = benchArgs(['webgpu', 'node', 'wasm', 'cpu']);
@@ -20,8 +20,6 @@ for (const name of args.backends) {
   const model = mlp([784, hidden, hidden, 10], { dropout: 0.3, seed: 1 });
   const optimizer = new Adam(1e-3);
   const vars = model.variables();
-  const list = [...vars.values()];
-  const names = new Map(list.map((v, i) => [v.name, [...vars.keys()][i]]));
   const rng = new Rng(1);
   const x = tf.randomUniform([batch, 784]);
   const y = tf.tensor(
@@ -30,16 +28,11 @@ for (const name of args.backends) {
     'int32',
   );
   const step = async () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => softmaxCrossEntropy(y, model.apply(x, { training: true, rng })) as tf.Scalar,
-        list,
-      );
-      const named: Record<string, tf.Tensor> = {};
-      for (const [k, g] of Object.entries(grads)) named[names.get(k)!] = g;
-      optimizer.applyGradients(vars, named);
-      return value;
-    });
+    const loss = optimizerStep(
+      vars,
+      optimizer,
+      () => softmaxCrossEntropy(y, model.apply(x, { training: true, rng })) as tf.Scalar,
+    );
     await loss.data();
     loss.dispose();
   };

@@ -12,7 +12,17 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { Adam, Dense, Embedding, LSTM, lstmSequenceFused, Rng, softmaxCrossEntropy, tf } from '@introdl/core';
+import {
+  Adam,
+  Dense,
+  Embedding,
+  LSTM,
+  lstmSequenceFused,
+  optimizerStep,
+  Rng,
+  softmaxCrossEntropy,
+  tf,
+} from '@introdl/core';
 import { type BenchEntry, benchArgs, measure, median, report, tryBackend } from './lib/harness.js';
 
 const VOCAB = 83;
@@ -64,7 +74,6 @@ function makeStep(size: Size, variant: Variant) {
   ] as const) {
     for (const [k, v] of layer.variables()) vars.set(`${prefix}/${k}`, v);
   }
-  const names = new Map([...vars].map(([k, v]) => [v.name, k]));
   const optimizer = new Adam(5e-3);
   const n = size.batch * size.seq;
   const ids = tf.tensor2d(
@@ -90,16 +99,10 @@ function makeStep(size: Size, variant: Variant) {
         ).outputs
       : lstm.apply(x);
   const step = async () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const h = sequence(embedding.apply(ids) as tf.Tensor3D);
-        const logits = dense.apply(tf.reshape(h, [n, size.units]));
-        return softmaxCrossEntropy(labels, logits) as tf.Scalar;
-      }, [...vars.values()]);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [k, g] of Object.entries(grads)) named[names.get(k) as string] = g;
-      optimizer.applyGradients(vars, named);
-      return value;
+    const loss = optimizerStep(vars, optimizer, () => {
+      const h = sequence(embedding.apply(ids) as tf.Tensor3D);
+      const logits = dense.apply(tf.reshape(h, [n, size.units]));
+      return softmaxCrossEntropy(labels, logits) as tf.Scalar;
     });
     await loss.data();
     loss.dispose();

@@ -13,7 +13,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Adam, type BackendSelection, binaryCrossEntropyFromLogits, tf, trainableFromLayers } from '@introdl/core';
+import {
+  Adam,
+  type BackendSelection,
+  binaryCrossEntropyFromLogits,
+  optimizerStep,
+  tf,
+  trainableFromLayers,
+} from '@introdl/core';
 import { type BenchEntry, benchArgs, measure, median, report, tryBackend } from './lib/harness.js';
 
 const args = benchArgs(['wasm']);
@@ -68,8 +75,6 @@ async function measureHere(variant: string, sel: BackendSelection): Promise<Step
   const model = buildModel();
   const trainable = trainableFromLayers(model);
   const variables = trainable.variables();
-  const varList = [...variables.values()];
-  const nameOf = new Map(varList.map((v, i) => [v.name, [...variables.keys()][i]]));
   const optimizer = new Adam(5e-4);
   const x = tf.randomUniform([batch, 64, 64, 3], 0, 1, 'float32', 1);
   const y = tf.tensor2d(
@@ -77,16 +82,11 @@ async function measureHere(variant: string, sel: BackendSelection): Promise<Step
     [batch, 1],
   );
   const step = async () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => binaryCrossEntropyFromLogits(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-        varList,
-      );
-      const named: Record<string, tf.Tensor> = {};
-      for (const [tfName, g] of Object.entries(grads)) named[nameOf.get(tfName)!] = g;
-      optimizer.applyGradients(variables, named);
-      return value;
-    });
+    const loss = optimizerStep(
+      variables,
+      optimizer,
+      () => binaryCrossEntropyFromLogits(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+    );
     await loss.data();
     loss.dispose();
   };

@@ -8,14 +8,13 @@
  * Writes bench/results/lab3-lora-step.json.
  */
 import { parseArgs } from 'node:util';
-import { tf } from '@introdl/core';
+import { Lion, optimizerStep, tf } from '@introdl/core';
 import {
   answerLoss,
   applyLora,
   countParameters,
   expectedWeights,
   generate,
-  Lion,
   type LlamaConfig,
   LlamaModel,
   PROJECTIONS,
@@ -116,8 +115,6 @@ for (const name of args.backends) {
 
   // one LoRA step on a [1, seq] sequence
   const vars = model.variables();
-  const list = [...vars.values()];
-  const names = new Map(list.map((v, i) => [v.name, [...vars.keys()][i]]));
   const optimizer = new Lion(1e-4);
   const ids = tf.tensor2d(
     Array.from({ length: seq }, (_, i) => (i * 31) % config.vocabSize),
@@ -126,13 +123,7 @@ for (const name of args.backends) {
   );
   const mask = tf.ones([1, seq]) as tf.Tensor2D;
   const step = async () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => answerLoss(model, ids, mask, { training: true }), list);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [k, g] of Object.entries(grads)) named[names.get(k)!] = g;
-      optimizer.applyGradients(vars, named);
-      return value;
-    });
+    const loss = optimizerStep(vars, optimizer, () => answerLoss(model, ids, mask, { training: true }));
     await loss.data();
     loss.dispose();
   };

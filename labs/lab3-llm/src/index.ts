@@ -29,6 +29,5 @@ export * from './tokenizer/hf-tokenizer.js';
 export * from './tokenizer/llama2c-tokenizer.js';
 export * from './tokenizer/tokenizer.js';
 export * from './train/accumulate.js';
-export * from './train/lion.js';
 export * from './train/run-sft.js';
 export * from './train/sft.js';

@@ -10,7 +10,6 @@ import {
   GEMMA_TEMPLATE,
   GradientAccumulation,
   HfTokenizer,
-  Lion,
   loadModel,
   PLAIN_TEMPLATE,
   padBatch,
@@ -104,18 +103,6 @@ describe('the loss on answer tokens', () => {
 });
 
 describe('optimizers', () => {
-  it('Lion: w ← w − η·sign(β1·m + (1−β1)·g), m ← β2·m + (1−β2)·g (lion-pytorch defaults)', () => {
-    const w = tf.variable(tf.tensor1d([1, -2, 0.5]));
-    const lion = new Lion(0.1);
-    const params = new Map([['w', w]]);
-    lion.applyGradients(params, { w: tf.tensor1d([0.3, -0.1, 0]) });
-    expect(Array.from(w.dataSync())).toEqual([1 - 0.1, -2 + 0.1, 0.5].map(Math.fround));
-    lion.applyGradients(params, { w: tf.tensor1d([-1, 0.001, 0]) });
-    // m after step 1 = 0.01·g1 = [0.003, -0.001, 0]; c = 0.9·m + 0.1·g2 = [-0.0973, -0.0008, 0]
-    expect(Array.from(w.dataSync())).toEqual([0.9 + 0.1, -1.9 + 0.1, 0.5].map(Math.fround));
-    expect(lion.config()).toMatchObject({ beta1: 0.9, beta2: 0.99, weightDecay: 0 });
-  });
-
   it('gradient accumulation hands the mean of k gradients to the inner optimizer once per k calls', () => {
     const w1 = tf.variable(tf.tensor1d([1, 1]));
     const w2 = tf.variable(tf.tensor1d([1, 1]));

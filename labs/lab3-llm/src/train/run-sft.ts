@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   Adam,
   BadFlagError,
+  Lion,
   type Optimizer,
   RunFolder,
   Trainer,
@@ -19,7 +20,6 @@ import type { Projection } from '../model/config.js';
 import { generateSync } from '../model/generate.js';
 import { encodeText } from '../tokenizer/tokenizer.js';
 import { GradientAccumulation } from './accumulate.js';
-import { Lion } from './lion.js';
 import { answerLoss, buildSequence, type SftBatch, SftBatches } from './sft.js';
 
 /** Options of {@link runSft}. */

@@ -5,7 +5,7 @@ import { relu, sigmoid, softmax, tanh } from './activations.js';
 import { Dense, perceptron } from './dense.js';
 import { gradientDescentStep, numericalGradient } from './gradient-descent.js';
 import { binaryCrossEntropyFromLogits, maskedMean, meanSquaredError, softmaxCrossEntropy } from './losses.js';
-import { Adam, GradientDescent, Momentum } from './optimizers.js';
+import { Adam, GradientDescent, Lion, Momentum } from './optimizers.js';
 import { mlp } from './sequential.js';
 
 beforeAll(async () => {
@@ -230,6 +230,19 @@ describe('gradient descent and optimizers', () => {
       theirs.minimize(loss(w2));
     }
     close(w1.dataSync(), w2.dataSync(), 1e-5);
+  });
+
+  it('Lion: w ← w − η·sign(β1·m + (1−β1)·g), m ← β2·m + (1−β2)·g (lion-pytorch defaults)', () => {
+    const w = tf.variable(tf.tensor1d([1, -2, 0.5]));
+    const lion = new Lion(0.1);
+    const params = new Map([['w', w]]);
+    lion.applyGradients(params, { w: tf.tensor1d([0.3, -0.1, 0]) });
+    expect(Array.from(w.dataSync())).toEqual([1 - 0.1, -2 + 0.1, 0.5].map(Math.fround));
+    lion.applyGradients(params, { w: tf.tensor1d([-1, 0.001, 0]) });
+    // m after step 1 = 0.01·g1 = [0.003, -0.001, 0]; c = 0.9·m + 0.1·g2 = [-0.0973, -0.0008, 0]
+    expect(Array.from(w.dataSync())).toEqual([0.9 + 0.1, -1.9 + 0.1, 0.5].map(Math.fround));
+    expect(lion.config()).toMatchObject({ beta1: 0.9, beta2: 0.99, weightDecay: 0 });
+    expect(lion.getState().scalars.step).toBe(2);
   });
 
   it('SGD and momentum follow their update rules', () => {

@@ -173,6 +173,60 @@ export class Adam extends SlotOptimizer {
   }
 }
 
+/** Options of {@link Lion}; defaults are lion-pytorch's, which the course's Lab 3 uses. */
+export interface LionOptions {
+  beta1?: number;
+  beta2?: number;
+  /** Decoupled weight decay: w ← w·(1 − η·λ) before the step. */
+  weightDecay?: number;
+}
+
+/**
+ * Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"), the course's Lab 3
+ * optimizer (`lion_pytorch.Lion`, lr 1e-4, betas (0.9, 0.99), weight decay 0). One momentum slot m:
+ *   update = sign(β1·m + (1 − β1)·g);  w ← w·(1 − η·λ) − η·update;  m ← β2·m + (1 − β2)·g.
+ * Every coordinate moves by exactly η (or 0), so its learning rate is ~3–10× smaller than Adam's.
+ */
+export class Lion extends SlotOptimizer {
+  readonly name = 'lion';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly weightDecay: number;
+
+  constructor(learningRate = 1e-4, options: LionOptions = {}) {
+    super(learningRate);
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.99;
+    this.weightDecay = options.weightDecay ?? 0;
+  }
+
+  applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+    this.step++;
+    const { beta1, beta2, weightDecay, learningRate: lr } = this;
+    tf.tidy(() => {
+      for (const [name, w] of params) {
+        const g = grads[name];
+        if (!g) continue;
+        const m = this.slot('m', name, w);
+        const update = tf.sign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        const decayed = weightDecay > 0 ? tf.mul(w, 1 - lr * weightDecay) : w;
+        w.assign(tf.sub(decayed, tf.mul(update, lr)));
+        m.assign(tf.add(tf.mul(m, beta2), tf.mul(g, 1 - beta2)));
+      }
+    });
+  }
+
+  config() {
+    return {
+      optimizer: this.name,
+      learningRate: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      weightDecay: this.weightDecay,
+    };
+  }
+}
+
 /** Builds an optimizer by name, for command-line flags. */
 export function makeOptimizer(name: string, learningRate: number): Optimizer {
   switch (name) {
@@ -182,7 +236,11 @@ export function makeOptimizer(name: string, learningRate: number): Optimizer {
       return new Momentum(learningRate);
     case 'adam':
       return new Adam(learningRate);
+    case 'adamw':
+      return new Adam(learningRate, { weightDecay: 0.01 });
+    case 'lion':
+      return new Lion(learningRate);
     default:
-      throw new Error(`unknown optimizer "${name}": use sgd, momentum or adam`);
+      throw new Error(`unknown optimizer "${name}": use sgd, momentum, adam, adamw or lion`);
   }
 }

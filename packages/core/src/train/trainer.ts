@@ -14,6 +14,7 @@ import type { Optimizer } from '../foundations/optimizers.js';
 import { Rng } from '../rng.js';
 import { type RunFolder, truncateLog } from '../run/run-folder.js';
 import { Progress, type ProgressOptions } from './progress.js';
+import { optimizerStep } from './step.js';
 
 /** What the loss function is told about the step it computes. */
 export interface StepContext {
@@ -140,8 +141,6 @@ export class Trainer<B extends tf.TensorContainer> {
     const { model, optimizer, loss, steps, validation, earlyStopping, run } = this.options;
     const variables = model.variables();
     const everything = allVariables(model);
-    const varList = [...variables.values()];
-    const nameOf = new Map(varList.map((v, i) => [v.name, [...variables.keys()][i]]));
     const progress = new Progress({ total: steps, label: this.options.label, mode: this.options.progress });
     const losses: TrainResult['losses'] = [];
     const validations: ValidationRecord[] = [];
@@ -153,13 +152,9 @@ export class Trainer<B extends tf.TensorContainer> {
       const step = this.step + 1;
       const batch = this.batchFn(step, this.rng);
       const ctx: StepContext = { step, rng: this.rng, training: true };
-      const lossValue = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => loss(batch, ctx), varList);
-        const named: Record<string, tf.Tensor> = {};
-        for (const [tfName, g] of Object.entries(grads)) named[nameOf.get(tfName)!] = g;
-        optimizer.applyGradients(variables, named);
-        return value.dataSync()[0];
-      });
+      const lossTensor = optimizerStep(variables, optimizer, () => loss(batch, ctx));
+      const lossValue = lossTensor.dataSync()[0];
+      lossTensor.dispose();
       tf.dispose(batch);
       this.step = step;
       if (!Number.isFinite(lossValue)) {
