@@ -9,6 +9,7 @@ import {
   type BackendStatus,
   isBackendChoice,
 } from './backend-names.js';
+import { registerGradientFixes } from './gradient-fixes.js';
 import { registerNativeKernels } from './native-kernels.js';
 import { registerWasmKernelFixes } from './wasm-kernels.js';
 import { installNodeWebGPU } from './webgpu.js';
@@ -56,6 +57,7 @@ async function prepare(name: BackendName): Promise<string> {
 
 /** Makes `name` the active tfjs backend and checks it computes 1+2 correctly. */
 async function activate(name: BackendName): Promise<string> {
+  registerGradientFixes();
   const detail = await prepare(name);
   const warn = console.warn;
   // tfjs-backend-cpu advertises tfjs-node in a banner on first use in Node; doctor says it better.
