@@ -3,30 +3,17 @@
 On the CPU it runs once per thread setting (threads.py) and keeps every entry; bench/compare takes the fastest.
 """
 import argparse
-import os
-import sys
 
-from threads import run_thread_settings
+from threads import parse_with_threads
 
 p = argparse.ArgumentParser()
-p.add_argument("--device", default="cpu")
 p.add_argument("--sizes", default="256,1024,2048")
-p.add_argument("--threads")
-p.add_argument("--out")
-args = p.parse_args()
-if args.device == "cpu" and args.threads is None:
-    run_thread_settings("core-matmul-pytorch-cpu", args.out)
-    sys.exit(0)
-torch_threads, blas_threads = (args.threads or "0:0").split(":")
-if args.device == "cpu":
-    os.environ["OPENBLAS_NUM_THREADS"] = blas_threads
+args, torch_threads, blas_threads = parse_with_threads(p, "core-matmul")
 
 import torch  # noqa: E402
 
 from common import entry, measure, report  # noqa: E402
 
-if args.device == "cpu":
-    torch.set_num_threads(int(torch_threads))
 torch.backends.cuda.matmul.allow_tf32 = False
 sync = torch.cuda.synchronize if args.device == "cuda" else None
 impl = f"pytorch-cpu-t{torch_threads}b{blas_threads}" if args.device == "cpu" else "pytorch-cuda"

@@ -3,32 +3,19 @@
 On the CPU it runs once per thread setting (threads.py) and keeps every entry; bench/compare takes the fastest.
 """
 import argparse
-import os
-import sys
 
-from threads import run_thread_settings
+from threads import parse_with_threads
 
 p = argparse.ArgumentParser()
-p.add_argument("--device", default="cpu")
 p.add_argument("--batch", type=int, default=32)
 p.add_argument("--hidden", type=int, default=256)
-p.add_argument("--threads")
-p.add_argument("--out")
-args = p.parse_args()
-if args.device == "cpu" and args.threads is None:
-    run_thread_settings("core-mlp-step-pytorch-cpu", args.out)
-    sys.exit(0)
-torch_threads, blas_threads = (args.threads or "0:0").split(":")
-if args.device == "cpu":
-    os.environ["OPENBLAS_NUM_THREADS"] = blas_threads
+args, torch_threads, blas_threads = parse_with_threads(p, "core-mlp-step")
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from common import entry, measure, report  # noqa: E402
 
-if args.device == "cpu":
-    torch.set_num_threads(int(torch_threads))
 torch.manual_seed(1)
 h = args.hidden
 model = nn.Sequential(nn.Linear(784, h), nn.ReLU(), nn.Dropout(0.3), nn.Linear(h, h), nn.ReLU(), nn.Dropout(0.3), nn.Linear(h, 10)).to(args.device)

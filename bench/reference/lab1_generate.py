@@ -7,34 +7,21 @@ Writes bench/results/lab1-generate-pytorch-<device>.json (on the CPU, one entry 
 import argparse
 import os
 import statistics
-import sys
 import time
 
-from threads import run_thread_settings
+from threads import parse_with_threads
 
 p = argparse.ArgumentParser()
-p.add_argument("--device", default="cpu")
 p.add_argument("--length", type=int, default=1000)
 p.add_argument("--units", type=int, default=1024)
 p.add_argument("--repeats", type=int, default=3)
-p.add_argument("--threads")
-p.add_argument("--out")
-args = p.parse_args()
-
-if args.device == "cpu" and args.threads is None:
-    run_thread_settings("lab1-generate-pytorch-cpu", args.out)
-    sys.exit(0)
-torch_threads, blas_threads = (args.threads or "0:0").split(":")
-if args.device == "cpu":
-    os.environ["OPENBLAS_NUM_THREADS"] = blas_threads
+args, torch_threads, blas_threads = parse_with_threads(p, "lab1-generate")
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from common import entry, measure, report  # noqa: E402
 
-if args.device == "cpu":
-    torch.set_num_threads(int(torch_threads))
 torch.manual_seed(1)
 VOCAB, EMBED = 83, 256
 embedding = nn.Embedding(VOCAB, EMBED).to(args.device)

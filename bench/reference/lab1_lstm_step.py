@@ -8,35 +8,22 @@ the faster). Writes bench/results/lab1-lstm-step-pytorch-<device>.json.
 import argparse
 import os
 import statistics
-import sys
 import time
 
-from threads import run_thread_settings
+from threads import parse_with_threads
 
 p = argparse.ArgumentParser()
-p.add_argument("--device", default="cpu")
 p.add_argument("--batch", type=int, default=8)
 p.add_argument("--seq", type=int, default=100)
 p.add_argument("--units", type=int, default=1024)
 p.add_argument("--repeats", type=int, default=5)
-p.add_argument("--threads")
-p.add_argument("--out")
-args = p.parse_args()
-
-if args.device == "cpu" and args.threads is None:
-    run_thread_settings("lab1-lstm-step-pytorch-cpu", args.out)
-    sys.exit(0)
-torch_threads, blas_threads = (args.threads or "0:0").split(":")
-if args.device == "cpu":
-    os.environ["OPENBLAS_NUM_THREADS"] = blas_threads
+args, torch_threads, blas_threads = parse_with_threads(p, "lab1-lstm-step")
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from common import entry, measure, report  # noqa: E402
 
-if args.device == "cpu":
-    torch.set_num_threads(int(torch_threads))
 torch.manual_seed(1)
 VOCAB, EMBED = 83, 256
 

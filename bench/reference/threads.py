@@ -33,3 +33,23 @@ def run_thread_settings(name, out=None):
         json.dump(base, f, indent=2)
     os.replace(tmp_target, target)
     print(f"\nmerged {len(entries)} settings into {os.path.relpath(target)}")
+
+
+def parse_with_threads(parser, name):
+    """Adds --device, --threads T:B and --out to `parser` and parses. On the CPU without --threads it
+    runs the script once per setting (run_thread_settings) and exits; with --threads it sets OpenBLAS's
+    thread count before torch is imported, then torch's. Returns (args, torch_threads, blas_threads)."""
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.device == "cpu" and args.threads is None:
+        run_thread_settings(f"{name}-pytorch-cpu", args.out)
+        sys.exit(0)
+    torch_threads, blas_threads = (args.threads or "0:0").split(":")
+    if args.device == "cpu":
+        os.environ["OPENBLAS_NUM_THREADS"] = blas_threads
+        import torch
+
+        torch.set_num_threads(int(torch_threads))
+    return args, torch_threads, blas_threads
