@@ -81,7 +81,7 @@ describe('grade: honest submissions of the fixture lab', () => {
       visibility: 'hidden',
       tags: ['lab0.1.2'],
     });
-    expect(hidden.output).toBe('sum is NaN\nHint: exp(1000) overflows: subtract the maximum first.');
+    expect(hidden.output).toBe('> sum is NaN\n\nHint: exp(1000) overflows: subtract the maximum first.');
   });
 
   it('the schema check itself catches a malformed results.json', () => {

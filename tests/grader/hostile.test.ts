@@ -96,7 +96,7 @@ describe('hostile submissions, graded in one batch with honest ones', () => {
   afterAll(() => net?.server.close());
 
   it('the batch finishes and honest submissions get full marks', () => {
-    expect(batch.results).toHaveLength(16);
+    expect(batch.results).toHaveLength(17);
     expect(result('honest-folder').score).toBe(20);
     expect(result('honest-zip').score).toBe(20);
   });
@@ -137,6 +137,47 @@ describe('hostile submissions, graded in one batch with honest ones', () => {
     expect(report).toContain('**Score: 16 / 20**');
   });
 
+  it('report-injection: the exception is shown as quoted, escaped, bounded text everywhere a TA looks', () => {
+    const r = result('report-injection');
+    expect(r.score).toBe(16);
+    const message = dotTests('report-injection')[0].message ?? '';
+    expect(message).toMatch(/^your code threw Error: \\x1b\[2J\\x1b\]8;;https:/);
+    expect(message.endsWith('… (truncated)')).toBe(true);
+    expect(message.length).toBeLessThanOrEqual(2000 + '… (truncated)'.length);
+    const dir = path.join(out, 'report-injection');
+    const files = {
+      'report.md': readFileSync(path.join(dir, 'report.md'), 'utf8'),
+      'results.json': readFileSync(path.join(dir, 'results.json'), 'utf8'),
+      'summary.csv': readFileSync(path.join(out, 'summary.csv'), 'utf8'),
+    };
+    for (const [name, text] of Object.entries(files)) {
+      expect(text.includes('\u001b'), `${name} holds an ESC byte`).toBe(false);
+      expect(text.includes('\u0007'), `${name} holds a BEL byte`).toBe(false);
+      expect(text.includes('\r'), `${name} holds a carriage return`).toBe(false);
+      expect(text.includes('\u202e'), `${name} holds a right-to-left override`).toBe(false);
+      expect(text, name).not.toMatch(/<script|<img/i);
+    }
+    // Spreadsheets run a cell that starts with = + - @ as a formula.
+    for (const row of parseCsv(files['summary.csv'])) {
+      for (const cell of row) expect(cell, `summary.csv cell ${JSON.stringify(cell)}`).not.toMatch(/^[=+\-@]/);
+    }
+    // The forged rows are inside a block quote, never rows, list items or headings of the report.
+    const report = files['report.md'];
+    const lines = report.split('\n');
+    expect(lines.filter((l) => /✓/.test(l) && !l.startsWith('> ')).every((l) => /^- ✓ \S/.test(l))).toBe(true);
+    expect(lines.some((l) => /^(- )?✓ lab3/.test(l))).toBe(false);
+    expect(lines.filter((l) => l.startsWith('|')).length).toBe(2 + r.exercises.length);
+    expect(lines.filter((l) => l === '## Passing tests').length).toBe(1);
+    expect(report).toContain('> ✓ lab3\\.2\\.1 passed 10\\/10');
+    expect(report).toContain('&lt;script&gt;alert\\(1\\)&lt;\\/script&gt;');
+    const json = JSON.parse(files['results.json']);
+    expect(json.output_format).toBe('md');
+    const dot = json.tests.find((t: { output: string; score: number }) => t.score === 0);
+    expect(dot.output.split('\n').every((l: string) => l.startsWith('>') || l.startsWith('Hint: ') || l === '')).toBe(
+      true,
+    );
+  });
+
   it('a process exit, a crash of the heap and a loop each cost only their own test: fresh processes run the rest', () => {
     expect(result('process-exit').children).toBe(3);
     expect(result('infinite-loop').children).toBe(3);
@@ -159,7 +200,7 @@ describe('hostile submissions, graded in one batch with honest ones', () => {
     expect(r.score).toBe(0);
     expect(r.tests.every((t) => t.message === `submission refused: ${r.rejected}`)).toBe(true);
     const gradescope = JSON.parse(readFileSync(path.join(out, name, 'results.json'), 'utf8'));
-    expect(gradescope.output).toBe(`Your submission was refused: ${r.rejected}`);
+    expect(gradescope.output).toMatch(/^Your submission was refused:\n\n> entry /);
     for (let dir = subs; dir !== path.dirname(dir); dir = path.dirname(dir)) {
       expect(existsSync(path.join(dir, escapedName))).toBe(false);
     }
@@ -231,5 +272,34 @@ describe('the weakest level still protects the basics', () => {
     expect(batch.results[2].tests[0].message).toBe('blocked: the sandbox does not let graded code start processes');
   });
 });
+
+/** RFC 4180 rows of a CSV text (quoted fields may hold commas, quotes and newlines). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+  }
+  if (cell || row.length) rows.push([...row, cell]);
+  return rows;
+}
 
 afterAll(removeTmpDirs);

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomicSync } from '@introdl/core';
 import { gradeBatch } from '../grade/grade-batch.js';
 import { loadLab } from '../lab/load-lab.js';
-import { toGradescope } from '../report/gradescope.js';
+import { gradescopeJson, toGradescope } from '../report/gradescope.js';
+import { markdownQuote, plainText } from '../report/untrusted.js';
 import type { AutograderConfig } from './autograder.js';
 
 function arg(name: string): string {
@@ -36,17 +37,18 @@ try {
     ...(config.limits ? { limits: config.limits } : {}),
     log: (m) => process.stdout.write(`${m}\n`),
   });
-  writeFileAtomicSync(resultsFile, `${JSON.stringify(toGradescope(results[0]), null, 2)}\n`);
+  writeFileAtomicSync(resultsFile, gradescopeJson(toGradescope(results[0])));
   process.stdout.write(`wrote ${resultsFile}: ${results[0].score} / ${results[0].maxScore}\n`);
 } catch (err) {
-  const message = (err as Error).message;
-  process.stdout.write(`the autograder failed: ${(err as Error).stack ?? message}\n`);
+  const message = plainText((err as Error).message);
+  process.stdout.write(`the autograder failed: ${plainText((err as Error).stack ?? message, 20_000)}\n`);
   const failure = {
     score: 0,
-    output: `The autograder could not grade this submission (${message}). Please tell the course staff.`,
+    output: `The autograder could not grade this submission. Please tell the course staff.\n\n${markdownQuote(message)}`,
+    output_format: 'md',
     stdout_visibility: 'hidden',
     tests: [],
   };
-  writeFileAtomicSync(resultsFile, `${JSON.stringify(failure, null, 2)}\n`);
+  writeFileAtomicSync(resultsFile, gradescopeJson(failure));
 }
 process.exit(0);

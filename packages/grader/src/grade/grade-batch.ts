@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomicSync } from '@introdl/core';
 import type { Lab } from '../lab/load-lab.js';
 import { summaryCsv } from '../report/csv.js';
-import { toGradescope } from '../report/gradescope.js';
+import { gradescopeJson, toGradescope } from '../report/gradescope.js';
 import { markdownReport } from '../report/markdown.js';
 import type { Limits } from '../rubric/types.js';
 import { chooseIsolation, type IsolationLevel } from '../sandbox/isolation.js';
@@ -160,7 +160,7 @@ export function writeSubmission(out: string, lab: Lab, r: SubmissionResult): str
   const dir = path.join(path.resolve(out), r.name);
   const results = path.join(dir, 'results.json');
   const report = path.join(dir, 'report.md');
-  writeFileAtomicSync(results, `${JSON.stringify(toGradescope(r), null, 2)}\n`);
+  writeFileAtomicSync(results, gradescopeJson(toGradescope(r)));
   writeFileAtomicSync(report, markdownReport(r, lab.rubric.title));
   return [results, report];
 }

@@ -1,6 +1,7 @@
 import { IntrodlError } from '@introdl/core';
 import type { Lab } from '../lab/load-lab.js';
 import { todoId } from '../regions/todo.js';
+import { MAX_PRINTED_CHARS, plainText } from '../report/untrusted.js';
 import type { Json, Limits, RubricTest } from '../rubric/types.js';
 import { formatError } from '../sandbox/run-child.js';
 import { readSubmission } from '../submission/intake.js';
@@ -161,5 +162,31 @@ function finish(
     };
   });
   const score = tests.reduce((s, t) => s + t.score, 0);
-  return { ...base, score, tests, exercises, seconds: (Date.now() - started) / 1000 };
+  return printable({ ...base, score, tests, exercises, seconds: (Date.now() - started) / 1000 });
+}
+
+/**
+ * Every text of a result that a submission can influence, made printable and bounded (see
+ * report/untrusted.ts). Done once, here, so the terminal log, the CSV, results.json and report.md
+ * all get the same clean text.
+ */
+function printable(r: SubmissionResult): SubmissionResult {
+  const opt = (s: string | undefined) => (s === undefined ? undefined : plainText(s));
+  const tests = r.tests.map((t) => ({
+    ...t,
+    ...(t.message === undefined ? {} : { message: plainText(t.message) }),
+    ...(t.detail === undefined ? {} : { detail: plainText(t.detail) }),
+  }));
+  const exercises = r.exercises.map((e) => (e.problem === undefined ? e : { ...e, problem: plainText(e.problem) }));
+  return {
+    ...r,
+    name: plainText(r.name, 200),
+    source: plainText(r.source),
+    tests,
+    exercises,
+    stdout: plainText(r.stdout, MAX_PRINTED_CHARS),
+    stderr: plainText(r.stderr, MAX_PRINTED_CHARS),
+    ...(r.rejected === undefined ? {} : { rejected: opt(r.rejected) }),
+    ...(r.root === undefined ? {} : { root: opt(r.root) }),
+  };
 }

@@ -1,11 +1,16 @@
 import type { SubmissionResult } from '../grade/types.js';
 import type { Lab } from '../lab/load-lab.js';
 
-/** Quotes a CSV field when it needs it; neutralises leading = + - @ so spreadsheets do not run it. */
+/**
+ * One CSV field: on one line (newlines become ` ⏎ `), quoted when it needs it, and a text that a
+ * spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage
+ * return, also after spaces) gets a leading `'`, as OWASP advises against CSV injection.
+ */
 export function csvField(v: string | number): string {
-  let s = String(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number') return String(v);
+  let s = v.replace(/\r\n?|\n/g, ' ⏎ ');
+  if (/^[\s\u3000]*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/.test(s)) s = `'${s}`;
+  return /[",]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** The class summary: one row per submission, a column per exercise. */
