@@ -10,6 +10,7 @@ export * from './data/index.js';
 export * from './errors.js';
 export * from './foundations/index.js';
 export * from './kernels/index.js';
+export * from './onnx/index.js';
 export * from './plot/index.js';
 export * from './rng.js';
 export * from './run/index.js';
