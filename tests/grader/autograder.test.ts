@@ -1,13 +1,38 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { writeAutograder } from '@introdl/grader';
 import { afterAll, describe, expect, it } from 'vitest';
 import schema from './gradescope-results.schema.json' with { type: 'json' };
 import { validate } from './helpers/json-schema.js';
-import { lab0, removeTmpDirs, solvedWorkspace, tmp } from './helpers/lab0.js';
+import { LAB0_DIR, lab0, removeTmpDirs, solvedWorkspace, tmp } from './helpers/lab0.js';
+import { type LocalRegistry, startLocalRegistry } from './helpers/local-registry.js';
 
 const isRoot = process.getuid?.() === 0;
+const require = createRequire(import.meta.url);
+const registries: LocalRegistry[] = [];
+
+/** Runs a command without blocking this process's event loop. */
+function runAsync(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeout: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, timeout });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 describe('introdl grader autograder', () => {
   it('writes setup.sh, run_autograder, the packages and config', async () => {
@@ -29,8 +54,10 @@ describe('introdl grader autograder', () => {
     expect(run).toContain('--results "$ROOT/results/results.json"');
   });
 
-  // Installs the autograder as Gradescope would (from the npm cache instead of the network), then
-  // grades one submission with run_autograder. Needs root (setup.sh creates a user, changes modes).
+  // Installs the autograder as Gradescope would, with a real `npm install`, from a registry on
+  // 127.0.0.1 that serves the packages installed here and an empty npm cache of its own: neither
+  // the network nor this machine's npm cache is used. Then grades one submission with
+  // run_autograder. Needs root (setup.sh creates a user, changes modes).
   it.skipIf(!isRoot)(
     'installed in a fake /autograder, run_autograder writes a valid results.json with full marks',
     async () => {
@@ -39,13 +66,26 @@ describe('introdl grader autograder', () => {
       await solvedWorkspace(path.join(root, 'work'));
       // Gradescope puts the uploaded files in /autograder/submission.
       cpSync(path.join(root, 'work', 'src'), path.join(root, 'submission', 'src'), { recursive: true });
-      const env = { ...process.env, AUTOGRADER_ROOT: root, INTRODL_NPM_FLAGS: '--offline' };
-      const setup = spawnSync('bash', [path.join(root, 'source', 'setup.sh')], {
-        env,
-        encoding: 'utf8',
-        timeout: 400_000,
-      });
+      const packageDir = (name: string) => realpathSync(path.dirname(require.resolve(`${name}/package.json`)));
+      const registry = await startLocalRegistry(
+        [packageDir('@introdl/core'), packageDir('@introdl/grader'), LAB0_DIR],
+        ['@types/node'],
+        packageDir('@introdl/core'),
+      );
+      registries.push(registry);
+      const env = {
+        ...process.env,
+        AUTOGRADER_ROOT: root,
+        INTRODL_NPM_FLAGS: `--registry=${registry.url}`,
+        npm_config_cache: path.join(root, 'npm-cache'),
+        npm_config_update_notifier: 'false',
+      };
+      // Asynchronously: the registry answers from this process.
+      const setup = await runAsync('bash', [path.join(root, 'source', 'setup.sh')], env, 400_000);
       expect(setup.status, setup.stdout + setup.stderr).toBe(0);
+      // Only optional packages (other platforms' binaries, optional peers) may be missing.
+      expect(registry.requiredMisses()).toEqual([]);
+      expect(registry.packages.length).toBeGreaterThan(20);
       // The lab (reference solution and rubric) is root-only; the runtime stays readable.
       expect(statSync(path.join(root, 'source/node_modules/@introdl/lab0-fixture')).mode & 0o077).toBe(0);
       expect(statSync(path.join(root, 'source/node_modules/@introdl/core')).mode & 0o005).toBe(0o005);
@@ -65,4 +105,7 @@ describe('introdl grader autograder', () => {
   );
 });
 
-afterAll(removeTmpDirs);
+afterAll(async () => {
+  for (const r of registries.splice(0)) await r.close();
+  removeTmpDirs();
+});

@@ -40,7 +40,7 @@ const scaffoldCommand: CommandSpec = {
     { flags: '--out <dir>', description: 'workspace folder to create' },
     {
       flags: '--core <mode>',
-      description: 'where the workspace gets @introdl/core: tarball (vendor/, installs offline), registry, link',
+      description: 'where the workspace gets @introdl/core: tarball (packed into vendor/), registry, link',
       default: 'tarball',
       choices: ['tarball', 'registry', 'link'],
     },

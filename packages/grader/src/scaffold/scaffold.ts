@@ -33,7 +33,7 @@ const require = createRequire(import.meta.url);
 
 /** How the workspace gets `@introdl/core`. */
 export type CoreMode =
-  /** `npm pack` it into vendor/ (default): `npm install --offline` works from the npm cache. */
+  /** `npm pack` it into vendor/ (default): the workspace installs without a published @introdl/core. */
   | 'tarball'
   /** Depend on the published version. */
   | 'registry'

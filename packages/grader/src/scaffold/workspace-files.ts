@@ -18,7 +18,7 @@ function versionOf(name: string, fallback: string): string {
 
 /** Where the workspace gets `@introdl/core` from. */
 export type CoreSource =
-  /** A tarball made by `npm pack` inside the workspace (`vendor/`): installs offline from the npm cache. */
+  /** A tarball made by `npm pack` inside the workspace (`vendor/`): the workspace needs no unpublished package. */
   | { kind: 'tarball'; file: string }
   /** The public registry, at this version range. */
   | { kind: 'registry'; range: string };
@@ -110,7 +110,7 @@ export function workspaceManifest(lab: Lab): string {
 }
 
 /** The workspace README: how to install, work, check and hand in. */
-export function workspaceReadme(lab: Lab, hasHandout: boolean, offline: boolean): string {
+export function workspaceReadme(lab: Lab, hasHandout: boolean, vendored: boolean): string {
   const rows = lab.exercises.map((e) => `| ${e.id} | ${e.title} | \`${e.file}\` |`).join('\n');
   return `# ${lab.rubric.title}: your workspace
 
@@ -123,7 +123,7 @@ it throws \`TODO(<id>)\` until you replace that line with your code. Everything 
 ## Start
 
 \`\`\`sh
-npm install${offline ? ' --offline   # @introdl/core comes from vendor/, the rest from the npm cache' : ''}
+npm install${vendored ? '      # @introdl/core comes from vendor/, the rest from the npm registry' : ''}
 npm run check    # which exercises are done, failing (with the first failed assertion) or not started
 \`\`\`
 
