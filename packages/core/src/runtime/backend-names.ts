@@ -12,6 +12,8 @@ export interface BackendStatus {
   works: boolean;
   /** One line: what it runs on when it works, why not when it does not. */
   detail: string;
+  /** True when it works on a software adapter (WebGPU on llvmpipe): correct but slow, so `auto` skips it. */
+  software?: boolean;
 }
 
 export function isBackendChoice(value: string): value is BackendChoice {

@@ -12,20 +12,27 @@ import {
 import { registerGradientFixes } from './gradient-fixes.js';
 import { registerNativeKernels } from './native-kernels.js';
 import { registerWasmKernelFixes } from './wasm-kernels.js';
-import { installNodeWebGPU } from './webgpu.js';
+import { registerWebGPUBackend } from './webgpu-backend.js';
 
 const require = createRequire(import.meta.url);
 
 /** tfjs registers backends under its own names; `node` is tfjs-node's `tensorflow`. */
 const TFJS_NAME: Record<BackendName, string> = { webgpu: 'webgpu', node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
+/** What preparing a backend found: a line for logs, and whether it is a software adapter. */
+interface Prepared {
+  detail: string;
+  software?: boolean;
+}
+
 /** Loads and registers one backend's package. Throws an Error whose message says why it cannot. */
-async function prepare(name: BackendName): Promise<string> {
+async function prepare(name: BackendName): Promise<Prepared> {
   switch (name) {
     case 'webgpu': {
-      const adapter = await installNodeWebGPU();
-      await import('@tensorflow/tfjs-backend-webgpu');
-      return `WebGPU on ${adapter}`;
+      const found = await registerWebGPUBackend();
+      return found.software
+        ? { detail: `software adapter: ${found.description} (correct but slow; auto skips it)`, software: true }
+        : { detail: `WebGPU on ${found.description}` };
     }
     case 'node': {
       try {
@@ -39,7 +46,7 @@ async function prepare(name: BackendName): Promise<string> {
         }
         throw new Error(`installed but does not load (${(err as Error).message.split('\n')[0]})`);
       }
-      return 'libtensorflow through @tensorflow/tfjs-node';
+      return { detail: 'libtensorflow through @tensorflow/tfjs-node' };
     }
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -48,17 +55,19 @@ async function prepare(name: BackendName): Promise<string> {
       registerWasmKernelFixes();
       // After the fixes: the native kernels call through to them for the cases they leave alone.
       const native = await registerNativeKernels();
-      return `WebAssembly, SIMD on, 1 thread (wasm threads cannot start in Node), matmul: ${native.matmul}`;
+      return {
+        detail: `WebAssembly, SIMD on, 1 thread (wasm threads cannot start in Node), matmul: ${native.matmul}`,
+      };
     }
     case 'cpu':
-      return 'plain JavaScript kernels (slow; for exactness tests)';
+      return { detail: 'plain JavaScript kernels (slow; for exactness tests)' };
   }
 }
 
 /** Makes `name` the active tfjs backend and checks it computes 1+2 correctly. */
-async function activate(name: BackendName): Promise<string> {
+async function activate(name: BackendName): Promise<Prepared> {
   registerGradientFixes();
-  const detail = await prepare(name);
+  const prepared = await prepare(name);
   const warn = console.warn;
   // tfjs-backend-cpu advertises tfjs-node in a banner on first use in Node; doctor says it better.
   console.warn = (...args: unknown[]) => {
@@ -77,23 +86,24 @@ async function activate(name: BackendName): Promise<string> {
     console.warn = warn;
   }
   if (sum !== 3) throw new Error(`computes 1+2=${sum}`);
-  return detail;
+  return prepared;
 }
 
 /** Tries one backend and reports whether it works, leaving it active when it does. */
 export async function probeBackend(name: BackendName): Promise<BackendStatus> {
   try {
-    return { name, works: true, detail: await activate(name) };
+    const { detail, software } = await activate(name);
+    return software ? { name, works: true, detail, software } : { name, works: true, detail };
   } catch (err) {
     return { name, works: false, detail: (err as Error).message };
   }
 }
 
-/** Probes every backend (for `introdl doctor`). Leaves the fastest working one active. */
+/** Probes every backend (for `introdl doctor`). Leaves the one `auto` would pick active. */
 export async function probeAllBackends(): Promise<BackendStatus[]> {
   const statuses: BackendStatus[] = [];
   for (const name of BACKENDS) statuses.push(await probeBackend(name));
-  const best = statuses.find((s) => s.works);
+  const best = statuses.find((s) => s.works && !s.software);
   if (best) await tf.setBackend(TFJS_NAME[best.name]);
   return statuses;
 }
@@ -106,7 +116,8 @@ export interface BackendSelection {
 }
 
 /**
- * Activates the backend asked for. `auto` picks the fastest that works (webgpu > node > wasm > cpu).
+ * Activates the backend asked for. `auto` picks the fastest that works (webgpu > node > wasm > cpu),
+ * never a software WebGPU adapter (llvmpipe: right answers, CPU speed); `--backend webgpu` uses one.
  * A named backend that cannot run here is an error rather than a silent fallback.
  */
 export async function useBackend(choice: string): Promise<BackendSelection> {
@@ -125,7 +136,7 @@ export async function useBackend(choice: string): Promise<BackendSelection> {
   const skipped: BackendStatus[] = [];
   for (const name of BACKENDS) {
     const status = await probeBackend(name);
-    if (status.works) return { name, detail: status.detail, skipped };
+    if (status.works && !status.software) return { name, detail: status.detail, skipped };
     skipped.push(status);
   }
   // Unreachable in practice: the cpu backend always works.

@@ -11,5 +11,7 @@ export {
   probeBackend,
   useBackend,
 } from './backends.js';
+export { countGpuWork, type GpuCounts, gpuCounts, installGpuCounters, resetGpuCounts } from './gpu-counters.js';
 export { registerWasmKernelFixes } from './wasm-kernels.js';
-export { hasVulkanLoader, installNodeWebGPU } from './webgpu.js';
+export { hasVulkanLoader, installNodeWebGPU, type WebGPUAdapterFound, webgpuAdapter } from './webgpu.js';
+export { registerWebGPUBackend } from './webgpu-backend.js';

@@ -1,16 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedWebGPUPass } from '../webgpu/lstm.js';
 import type { FusedPass } from './fused-pass.js';
 import { fusedTensorsPass } from './fused-tensors.js';
 import { fusedTypedPass } from './fused-typed.js';
 import type { LstmSequenceResult, LstmState, LstmWeights } from './types.js';
 
-/** How the fused op does its per-step gate math: typed-array loops (CPU backends) or tfjs ops. */
-export type FusedLoop = 'typed' | 'tensors';
+/**
+ * How the fused op runs its time loop: typed-array loops (CPU backends), tfjs ops per step (any
+ * backend), or one WGSL dispatch per step (webgpu).
+ */
+export type FusedLoop = 'typed' | 'tensors' | 'webgpu';
 
-/** Typed-array loops where the data are in main memory (cpu, wasm); tfjs ops on device backends. */
+/**
+ * Typed-array loops where the data are in main memory (cpu, wasm); our WGSL step kernels on webgpu
+ * (`INTRODL_WEBGPU_FUSED=0` falls back to tfjs ops, to compare); tfjs ops on other device backends.
+ */
 export function defaultFusedLoop(): FusedLoop {
   const backend = tf.getBackend();
-  return backend === 'cpu' || backend === 'wasm' ? 'typed' : 'tensors';
+  if (backend === 'cpu' || backend === 'wasm') return 'typed';
+  if (backend === 'webgpu' && process.env.INTRODL_WEBGPU_FUSED !== '0') return 'webgpu';
+  return 'tensors';
 }
 
 /**
@@ -30,7 +39,7 @@ export function lstmSequenceFused(
 ): LstmSequenceResult {
   const [batch, time] = x.shape;
   const units = w.recurrentKernel.shape[0];
-  const pass = loop === 'typed' ? fusedTypedPass : fusedTensorsPass;
+  const pass = loop === 'typed' ? fusedTypedPass : loop === 'webgpu' ? fusedWebGPUPass : fusedTensorsPass;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, kernel, recurrentKernel, bias, h0, c0] = args as [
       tf.Tensor3D,

@@ -17,7 +17,7 @@ export function lstmStepProjected(
 ): LstmState {
   const [batch, u4] = zx.shape;
   const units = u4 / 4;
-  if (loop === 'tensors') {
+  if (loop !== 'typed') {
     return tf.tidy(() => {
       const z = tf.add(zx, tf.matMul(state.h, recurrentKernel));
       const [zi, zf, zc, zo] = tf.split(z, 4, 1);

@@ -1,0 +1,147 @@
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+
+/**
+ * Runs our own WGSL compute shaders inside tfjs' webgpu backend: the shader's storage bindings are
+ * tfjs tensors' GPU buffers, the dispatch goes into the backend's current compute pass (so it is
+ * ordered with tfjs' own kernels and submitted with them), and outputs become ordinary tensors.
+ * tfjs' program template allows one output bound read-write; the fused kernels need several, and
+ * read-write state that lives across dispatches (an LSTM's per-step buffers), hence this runner.
+ */
+
+/** The parts of WebGPUBackend we use that its typings keep private. */
+interface BackendInternals {
+  device: GPUDevice;
+  queue: GPUQueue;
+  tensorMap: { get(dataId: object): { resource: unknown } };
+  bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
+  uploadToGPU(dataId: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  commandEncoder: GPUCommandEncoder;
+  computePassEncoder: GPUComputePassEncoder | null;
+  commandQueueOwnedIds: WeakSet<object>;
+  dispatchCountInPass: number;
+  uniformPendingDisposal: GPUBuffer[];
+}
+
+/** The active webgpu backend, with the internals the runner needs. */
+export function webgpuBackend(): WebGPUBackend {
+  if (tf.getBackend() !== 'webgpu') throw new Error('the fused WebGPU kernels need the webgpu backend active');
+  return tf.backend() as unknown as WebGPUBackend;
+}
+
+function internals(backend: WebGPUBackend): BackendInternals {
+  return backend as unknown as BackendInternals;
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/** The compiled pipeline for `key`, compiling `code()` (WGSL with entry point `main`) once per device. */
+export function pipelineFor(backend: WebGPUBackend, key: string, code: () => string): GPUComputePipeline {
+  const device = internals(backend).device;
+  let cache = pipelines.get(device);
+  if (!cache) {
+    cache = new Map();
+    pipelines.set(device, cache);
+  }
+  let pipeline = cache.get(key);
+  if (!pipeline) {
+    const module = device.createShaderModule({ code: code(), label: key });
+    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    cache.set(key, pipeline);
+  }
+  return pipeline;
+}
+
+/** A float32 tensor of `shape` allocated on the GPU, contents undefined until a kernel writes it. */
+export function allocate(backend: WebGPUBackend, shape: number[]): tf.TensorInfo {
+  const b = internals(backend);
+  const info = b.makeTensorInfo(shape, 'float32');
+  b.uploadToGPU(info.dataId);
+  return info;
+}
+
+/** Wraps a TensorInfo the backend made as a tf.Tensor the engine tracks (and tidy disposes). */
+export function toTensor<T extends tf.Tensor>(info: tf.TensorInfo): T {
+  return tf.engine().makeTensorFromTensorInfo(info) as T;
+}
+
+/** The device's limit on storage buffers bound to one shader. */
+export function maxStorageBuffers(backend: WebGPUBackend): number {
+  return internals(backend).device.limits.maxStorageBuffersPerShaderStage;
+}
+
+/** One dispatch of a compiled pipeline. */
+export interface Dispatch {
+  pipeline: GPUComputePipeline;
+  /** Bound at @binding(0..n−1) in this order; read-only or read-write as the shader declares. */
+  buffers: tf.TensorInfo[];
+  /** Bound at @binding(n) as a uniform block of 32-bit words (padded to 16 bytes). */
+  uniforms?: ArrayBuffer;
+  workgroups: [number, number?, number?];
+}
+
+/** Records one dispatch in the backend's command stream. */
+export function dispatch(backend: WebGPUBackend, d: Dispatch): void {
+  const b = internals(backend);
+  const entries: GPUBindGroupEntry[] = d.buffers.map((t, i) => {
+    b.uploadToGPU(t.dataId);
+    b.commandQueueOwnedIds.add(t.dataId);
+    return { binding: i, resource: { buffer: b.tensorMap.get(t.dataId).resource as GPUBuffer } };
+  });
+  if (d.uniforms) {
+    const size = Math.ceil(d.uniforms.byteLength / 16) * 16;
+    const buffer = b.bufferManager.acquireBuffer(size, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
+    b.queue.writeBuffer(buffer, 0, d.uniforms, 0, d.uniforms.byteLength);
+    b.uniformPendingDisposal.push(buffer);
+    entries.push({ binding: d.buffers.length, resource: { buffer, size } });
+  }
+  const bindGroup = b.device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries });
+  b.ensureCommandEncoderReady();
+  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder.beginComputePass({});
+  const pass = b.computePassEncoder;
+  pass.setPipeline(d.pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+  b.dispatchCountInPass++;
+  if (b.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+}
+
+/** Packs uniform words: integers as u32, non-integers as f32 (mark floats with {@link f32}). */
+export function words(...values: (number | { f32: number })[]): ArrayBuffer {
+  const buffer = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
+  const u = new Uint32Array(buffer);
+  const f = new Float32Array(buffer);
+  values.forEach((v, i) => {
+    if (typeof v === 'number') u[i] = v;
+    else f[i] = v.f32;
+  });
+  return buffer;
+}
+
+/** A float uniform for {@link words}. */
+export function f32(value: number): { f32: number } {
+  return { f32: value };
+}
+
+/** Workgroups of `size` threads to cover `n` items. */
+export function groups(n: number, size = 64): number {
+  return Math.max(1, Math.ceil(n / size));
+}
+
+/** WGSL helpers shared by the kernels: overflow-safe tanh and sigmoid. */
+export const WGSL_MATH = /* wgsl */ `
+fn tanh_(x: f32) -> f32 {
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}
+fn sigmoid_(x: f32) -> f32 {
+  return 1.0 / (1.0 + exp(-x));
+}
+`;
