@@ -19,6 +19,7 @@
 #include "conv.h"
 #include "channels.h"
 #include "tile.h"
+#include "packed.h"
 
 #define MAX_ARGS 17
 
@@ -420,6 +421,73 @@ static napi_value js_channel_binary(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* A Uint16Array argument (16-bit float storage). */
+static const uint16_t *get_u16(args_t *a, size_t i, const char *name, size_t *length) {
+  *length = 0;
+  if (a->failed) return NULL;
+  bool is_ta = false;
+  napi_is_typedarray(a->env, a->argv[i], &is_ta);
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (is_ta) napi_get_typedarray_info(a->env, a->argv[i], &type, length, &data, NULL, NULL);
+  if (!is_ta || type != napi_uint16_array) {
+    fail(a, 'T', "%s must be a Uint16Array", name);
+    return NULL;
+  }
+  if (data == NULL && *length > 0) fail(a, 'R', "%s is detached", name);
+  return data;
+}
+
+static int get_kind(args_t *a, size_t i) {
+  int64_t kind = get_int(a, i, "kind");
+  if (!a->failed && kind != PACKED_BF16 && kind != PACKED_F16) fail(a, 'R', "kind must be 0 (bf16) or 1 (f16)");
+  return (int)kind;
+}
+
+/*
+ * sgemmPacked(transW, M, N, K, A, lda, W, kind, C, ldc): C[M,N] = A[M,K]·op(W), W 16-bit floats,
+ * [N,K] when transW (op = transpose) else [K,N]; kind 0 = bfloat16, 1 = float16.
+ */
+static napi_value js_sgemm_packed(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, "sgemmPacked", 10)) return NULL;
+  int tw = get_bool(&a, 0, "transW");
+  int64_t M = get_int(&a, 1, "M"), N = get_int(&a, 2, "N"), K = get_int(&a, 3, "K");
+  size_t la, lw, lc;
+  const float *A = get_f32(&a, 4, "A", &la, 0);
+  int64_t lda = get_int(&a, 5, "lda");
+  const uint16_t *W = get_u16(&a, 6, "W", &lw);
+  int kind = get_kind(&a, 7);
+  float *C = get_f32(&a, 8, "C", &lc, 0);
+  int64_t ldc = get_int(&a, 9, "ldc");
+  check_matrix(&a, "A", M, K, lda, 0, 1, la);
+  check_matrix(&a, "W", tw ? N : K, tw ? K : N, tw ? K : N, 0, 1, lw);
+  check_matrix(&a, "C", M, N, ldc, 0, 1, lc);
+  if (a.failed) return NULL;
+  float *scratch = malloc(packed_scratch_floats(tw ? K : N) * sizeof(float) + 64);
+  if (!scratch) {
+    napi_throw_error(env, NULL, "sgemmPacked: out of memory for the dequantisation block");
+    return NULL;
+  }
+  sgemm_packed(tw, M, N, K, A, lda, W, kind, C, ldc, scratch);
+  free(scratch);
+  return undefined(env);
+}
+
+/* dequantize16(input Uint16Array, output Float32Array, kind): output[i] = float(input[i]). */
+static napi_value js_dequantize16(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, "dequantize16", 3)) return NULL;
+  size_t li, lo;
+  const uint16_t *in = get_u16(&a, 0, "input", &li);
+  float *out = get_f32(&a, 1, "output", &lo, 0);
+  int kind = get_kind(&a, 2);
+  if (!a.failed && lo != li) fail(&a, 'R', "output has %zu elements, input %zu", lo, li);
+  if (a.failed) return NULL;
+  dequantize16(in, out, li, kind);
+  return undefined(env);
+}
+
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out, v;
@@ -472,6 +540,8 @@ NAPI_MODULE_INIT() {
       {"reduceSum", NULL, js_reduce_sum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"batchNorm", NULL, js_batch_norm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"channelBinary", NULL, js_channel_binary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemmPacked", NULL, js_sgemm_packed, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dequantize16", NULL, js_dequantize16, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -89,6 +89,25 @@ export interface NativeAddon {
   ): void;
   /** out = full ∘ vec (or vec ∘ full when vecFirst), vec repeated along the last axis; op 0 add, 1 sub, 2 mul, 3 div. */
   channelBinary(full: Float32Array, vec: Float32Array, out: Float32Array, op: 0 | 1 | 2 | 3, vecFirst: boolean): void;
+  /**
+   * C[M,N] (leading dimension ldc) = A[M,K] (lda) · op(W) with W stored as 16-bit floats (kind 0
+   * bfloat16, 1 IEEE half): [N,K] with op = transpose when transW (a Linear layer's x·Wᵀ), else [K,N].
+   * W is converted to float32 a block of rows at a time (256 kB), never as a whole.
+   */
+  sgemmPacked(
+    transW: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    lda: number,
+    W: Uint16Array,
+    kind: 0 | 1,
+    C: Float32Array,
+    ldc: number,
+  ): void;
+  /** output[i] = input[i] as float32 (kind 0 bfloat16, 1 IEEE half); same lengths. */
+  dequantize16(input: Uint16Array, output: Float32Array, kind: 0 | 1): void;
   info(): BlasInfo;
   /** Sets OpenBLAS' thread count for this process. */
   setThreads(threads: number): void;

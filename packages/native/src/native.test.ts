@@ -457,4 +457,63 @@ describe.skipIf(!status.available)('@introdl/native', () => {
       /Int32Array of length 15/,
     );
   });
+  it('sgemmPacked multiplies by bfloat16 and float16 weights as by their float32 values, both orientations, over several blocks', () => {
+    // 16-bit patterns of ordinary values, plus a subnormal half and a negative zero.
+    const toBf16 = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0] >>> 16;
+    const halfOf = (v: number) => {
+      // exact for the values used: multiples of 2^-10 in [-2, 2)
+      const sign = v < 0 ? 0x8000 : 0;
+      const a = Math.abs(v);
+      if (a === 0) return sign;
+      const e = Math.floor(Math.log2(a));
+      return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+    };
+    const fromBf16 = (h: number) => new Float32Array(Uint32Array.of(h << 16).buffer)[0];
+    const fromHalf = (h: number) => {
+      const s = h & 0x8000 ? -1 : 1;
+      const e = (h >> 10) & 0x1f;
+      const f = h & 0x3ff;
+      return e === 0 ? s * 2 ** -14 * (f / 1024) : s * 2 ** (e - 15) * (1 + f / 1024);
+    };
+    for (const kind of [0, 1] as const) {
+      for (const [M, N, K] of [
+        [1, 22_000, 3], // M = 1 goes through sgemv; 22k rows of 3 span two blocks of 64k elements
+        [3, 5, 20_000],
+        [9, 300, 250], // sgemm over 2+ blocks
+      ]) {
+        for (const transW of [true, false]) {
+          const rows = transW ? N : K;
+          const cols = transW ? K : N;
+          const raw = random(rows * cols, M + N + K);
+          const W = new Uint16Array(rows * cols);
+          const Wf = new Float32Array(rows * cols);
+          for (let i = 0; i < W.length; i++) {
+            const v = Math.round(raw[i] * 1024) / 1024;
+            W[i] = kind === 0 ? toBf16(v) : halfOf(v);
+            Wf[i] = kind === 0 ? fromBf16(W[i]) : fromHalf(W[i]);
+          }
+          if (kind === 1) {
+            W[0] = 0x0001; // smallest subnormal half
+            Wf[0] = 2 ** -24;
+            W[1] = 0x8000;
+            Wf[1] = -0;
+          }
+          const A = random(M * K, 7);
+          const C = new Float32Array(M * N).fill(Number.NaN); // overwritten, never read
+          m.sgemmPacked(transW, M, N, K, A, K, W, kind, C, N);
+          expectClose(C, naiveGemm(false, transW, M, N, K, 1, A, K, Wf, cols, 0, new Float32Array(M * N), N), 1e-5);
+        }
+      }
+      const W = Uint16Array.of(0x3c00, 0xc000, 0x0001, 0x7c00);
+      const out = new Float32Array(4);
+      m.dequantize16(W, out, 1);
+      expect([...out]).toEqual([1, -2, 2 ** -24, Number.POSITIVE_INFINITY]);
+      m.dequantize16(Uint16Array.of(0x3f80, 0xc040), out.subarray(0, 2), 0);
+      expect([...out.subarray(0, 2)]).toEqual([1, -3]);
+    }
+    expect(() =>
+      m.sgemmPacked(true, 2, 3, 4, new Float32Array(8), 4, new Uint16Array(11), 0, new Float32Array(6), 3),
+    ).toThrow(/W needs 12 elements but its array has 11/);
+    expect(() => m.dequantize16(new Uint16Array(2), new Float32Array(2), 2 as 0)).toThrow(/kind must be 0/);
+  });
 });
