@@ -1,5 +1,6 @@
 import type { CommandGroup } from '@introdl/core';
 import { chatCommand } from './commands/chat.js';
+import { exportCommand } from './commands/export.js';
 import { generateCommand } from './commands/generate.js';
 import { judgeCommand } from './commands/judge.js';
 import { metricCommand } from './commands/metric.js';
@@ -11,5 +12,14 @@ import { trainCommand } from './commands/train.js';
 export const commands: CommandGroup = {
   name: 'lab3',
   description: 'Lab 3: a Llama-family LLM, LoRA fine-tuning for style, the judge and the competition metric',
-  commands: [generateCommand, chatCommand, trainCommand, metricCommand, judgeCommand, styleCommand, scoreCommand],
+  commands: [
+    generateCommand,
+    chatCommand,
+    trainCommand,
+    metricCommand,
+    judgeCommand,
+    styleCommand,
+    scoreCommand,
+    exportCommand,
+  ],
 };
