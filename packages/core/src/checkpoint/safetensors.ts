@@ -122,6 +122,19 @@ export class SafetensorsFile {
     return { shape: e.shape, ...decode(e.dtype, bytes, this.path, name) };
   }
 
+  /**
+   * One tensor's bytes as stored (little-endian, its header dtype), without decoding: Lab 3 keeps
+   * bfloat16/float16 weights in 16 bits.
+   */
+  readBytes(name: string): Buffer {
+    const e = this.entries.get(name);
+    if (!e) throw new BadFileError(this.path, `has no tensor "${name}"`);
+    const [begin, end] = e.data_offsets;
+    const bytes = Buffer.alloc(end - begin);
+    readSync(this.fd, bytes, 0, bytes.length, this.dataStart + begin);
+    return bytes;
+  }
+
   close(): void {
     closeSync(this.fd);
   }

@@ -12,6 +12,7 @@ export {
   useBackend,
 } from './backends.js';
 export { countGpuWork, type GpuCounts, gpuCounts, installGpuCounters, resetGpuCounts } from './gpu-counters.js';
+export { type NativeAddon, nativeAddon, nativeKernelStatus } from './native-kernels.js';
 export { registerWasmKernelFixes } from './wasm-kernels.js';
 export { hasVulkanLoader, installNodeWebGPU, type WebGPUAdapterFound, webgpuAdapter } from './webgpu.js';
 export { registerWebGPUBackend } from './webgpu-backend.js';

@@ -21,9 +21,18 @@ export interface NativeKernelStatus {
   matmul: string;
 }
 
-export { NATIVE_KERNELS } from '../kernels/native/index.js';
+export { NATIVE_KERNELS, type NativeAddon } from '../kernels/native/index.js';
 
 let status: NativeKernelStatus | undefined;
+let loaded: NativeAddon | undefined;
+
+/**
+ * The loaded `@introdl/native` addon when the native kernels are active (after `useBackend('wasm')`),
+ * else undefined: for kernels registered outside core, e.g. Lab 3's 16-bit-weight matmul.
+ */
+export function nativeAddon(): NativeAddon | undefined {
+  return status?.active ? loaded : undefined;
+}
 
 /** What {@link registerNativeKernels} decided, or undefined before it ran. */
 export function nativeKernelStatus(): NativeKernelStatus | undefined {
@@ -57,6 +66,7 @@ export async function registerNativeKernels(): Promise<NativeKernelStatus> {
     return status;
   }
   for (const [kernelName, wrap] of nativeKernelWraps(addon)) override(kernelName, wrap);
+  loaded = addon;
   const blas = addon.info();
   const version = /OpenBLAS [\d.]+/.exec(blas.config)?.[0] ?? 'OpenBLAS';
   status = { active: true, matmul: `${version} (native, ${blas.threads} threads, ${blas.core})` };

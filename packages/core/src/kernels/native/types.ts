@@ -66,6 +66,21 @@ export interface NativeAddon {
     epsilon: number,
   ): void;
   channelBinary(full: Float32Array, vec: Float32Array, out: Float32Array, op: 0 | 1 | 2 | 3, vecFirst: boolean): void;
+  /** C = A·op(W) with W in 16-bit floats (kind 0 bfloat16, 1 half); absent in addons built before it. */
+  sgemmPacked?(
+    transW: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    lda: number,
+    W: Uint16Array,
+    kind: 0 | 1,
+    C: Float32Array,
+    ldc: number,
+  ): void;
+  /** output = float32 of 16-bit floats (kind 0 bfloat16, 1 half). */
+  dequantize16?(input: Uint16Array, output: Float32Array, kind: 0 | 1): void;
   info(): { config: string; core: string; threads: number };
 }
 
