@@ -1,6 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { BadFlagError, type CommandGroup, type CommandSpec, intOption, numberOption, useBackend } from '@introdl/core';
+import {
+  BadFlagError,
+  type CommandGroup,
+  type CommandSpec,
+  intOption,
+  numberOption,
+  useBackend,
+  useBackendForSampling,
+} from '@introdl/core';
 import { corpusStats, describeStats } from './actions/data-stats.js';
 import { runEvaluate } from './actions/evaluate-run.js';
 import { runGenerate, sampleSongs } from './actions/generate-run.js';
@@ -142,6 +150,8 @@ const train: CommandSpec = {
     if (summary.plot) context.print(`loss plot: ${summary.plot}`);
     if (songChars > 0) {
       // Songs from the final weights, in the training run itself, so there is something to hear.
+      const note = await useBackendForSampling();
+      if (note) context.log(note);
       const loaded = loadMusicModel(summary.dir);
       try {
         const run = { dir: summary.dir, output: (...parts: string[]) => outputPath(summary.dir, ...parts) };

@@ -126,15 +126,15 @@ describe('generateText: stateful, one character at a time', () => {
 });
 
 describe('heldOutLoss', () => {
-  it('is the mean NLL per character over consecutive windows', () => {
+  it('is the mean NLL per character over consecutive windows', async () => {
     const model = new MusicModel({ vocabSize: 5, embeddingDim: 4, units: 8 }, new Rng(1));
     const vec = Int32Array.from({ length: 41 }, (_, i) => i % 5);
-    const all = heldOutLoss(model, vec, { seqLength: 10, batchSize: 3 });
+    const all = await heldOutLoss(model, vec, { seqLength: 10, batchSize: 3 });
     expect(all.chars).toBe(40);
     const x = tf.tensor2d(vec.subarray(0, 40), [4, 10], 'int32');
     const y = tf.tensor2d(vec.subarray(1, 41), [4, 10], 'int32');
     expect(all.loss).toBeCloseTo(computeLoss(y, model.apply(x)).dataSync()[0], 5);
-    expect(heldOutLoss(model, vec, { seqLength: 10, maxWindows: 2 }).chars).toBe(20);
+    expect((await heldOutLoss(model, vec, { seqLength: 10, maxWindows: 2 })).chars).toBe(20);
     model.dispose();
   });
 });

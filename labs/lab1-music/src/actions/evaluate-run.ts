@@ -70,7 +70,7 @@ export async function runEvaluate(options: EvaluateRunOptions): Promise<Evaluati
     });
     log(`model from ${loaded.dir} (step ${loaded.step}); run folder ${run.dir}`);
     const heldOutVec = vectorize(joinSongs(split.heldOut), vocab);
-    const held = heldOutLoss(loaded.model, heldOutVec, { seqLength: loaded.config.seqLength });
+    const held = await heldOutLoss(loaded.model, heldOutVec, { seqLength: loaded.config.seqLength });
     log(`held-out loss ${held.loss.toFixed(4)} nats/char over ${held.chars.toLocaleString('en-US')} characters`);
 
     const rng = new Rng(options.seed);

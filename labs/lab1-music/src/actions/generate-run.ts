@@ -1,4 +1,4 @@
-import { Rng, RunFolder, writeFileAtomic } from '@introdl/core';
+import { Rng, RunFolder, useBackendForSampling, writeFileAtomic } from '@introdl/core';
 import { extractSongSnippets } from '../data/songs.js';
 import { LAB, type LoadedMusicModel, loadMusicModel } from '../model/checkpoint.js';
 import { generateText } from '../model/generate.js';
@@ -37,6 +37,8 @@ export async function runGenerate(options: GenerateRunOptions): Promise<Generate
   const start = options.start ?? 'X';
   const length = options.length ?? 1000;
   const temperature = options.temperature ?? 1;
+  const note = await useBackendForSampling();
+  if (note) log(note);
   const loaded = loadMusicModel(options.checkpoint);
   try {
     // Check the start string before a run folder exists, so a bad flag leaves nothing behind.

@@ -16,11 +16,11 @@ export interface HeldOutOptions {
  * `seqLength`, each from a zero state as in training: the model's average surprise at the true next
  * character. ln(vocab size) for a model that knows nothing; exp(loss) is the perplexity.
  */
-export function heldOutLoss(
+export async function heldOutLoss(
   model: MusicModel,
   vec: Int32Array,
   options: HeldOutOptions,
-): { loss: number; chars: number } {
+): Promise<{ loss: number; chars: number }> {
   let sum = 0;
   let chars = 0;
   let windows = 0;
@@ -32,9 +32,11 @@ export function heldOutLoss(
     const batchSum = tf.tidy(() => {
       const x = tf.tensor2d(batch.x.subarray(0, n), [rows, batch.seqLength], 'int32');
       const y = tf.tensor2d(batch.y.subarray(0, n), [rows, batch.seqLength], 'int32');
-      return tf.sum(softmaxCrossEntropy(y, model.apply(x), 'none')).dataSync()[0];
+      return tf.sum(softmaxCrossEntropy(y, model.apply(x), 'none'));
     });
-    sum += batchSum;
+    // Read asynchronously: the webgpu backend cannot read synchronously in Node.
+    sum += (await batchSum.data())[0];
+    batchSum.dispose();
     chars += n;
     windows += rows;
   }

@@ -151,9 +151,10 @@ export async function trainMusicModel(options: TrainOptions): Promise<TrainSumma
     seed: options.seed,
     validation: {
       every: config.validateEvery,
-      fn: () => ({
-        val_loss: heldOutLoss(model, heldOutVec, { seqLength: config.seqLength, maxWindows: preset.validationWindows })
-          .loss,
+      fn: async () => ({
+        val_loss: (
+          await heldOutLoss(model, heldOutVec, { seqLength: config.seqLength, maxWindows: preset.validationWindows })
+        ).loss,
       }),
     },
     checkpointEvery: config.checkpointEvery,

@@ -1,11 +1,11 @@
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type CommandSpec, RunFolder } from '@introdl/core';
-import { chat } from '../chat/chat.js';
 import { chooseTemplate } from '../chat/templates.js';
+import { chatWithRuntime } from '../export/runtime-chat.js';
+import { loadForRuntime, RUNTIME_OPTION } from '../export/runtime-option.js';
 import {
   boundedNumber,
-  loadFromOptions,
   MODEL_OPTIONS,
   positiveInt,
   requiredString,
@@ -19,6 +19,7 @@ export const chatCommand: CommandSpec = {
   usesBackend: true,
   options: [
     ...MODEL_OPTIONS,
+    RUNTIME_OPTION,
     TEMPLATE_OPTION,
     { flags: '--temperature <t>', description: '0 = greedy (the course uses 0.7)', default: '0.7' },
     { flags: '--max-tokens <n>', description: 'most tokens per answer', default: '128' },
@@ -30,7 +31,7 @@ export const chatCommand: CommandSpec = {
     const temperature = boundedNumber(options, 'temperature', 0.7, 0, 100);
     const maxNewTokens = positiveInt(options, 'maxTokens', 128);
     const topP = boundedNumber(options, 'topP', 1, 0, 1);
-    const lm = await loadFromOptions(options, context);
+    const lm = await loadForRuntime(options, context);
     const template = chooseTemplate(String(options.template ?? 'auto'), lm.tokenizer);
     const run = RunFolder.create({
       lab: 'lab3',
@@ -51,7 +52,7 @@ export const chatCommand: CommandSpec = {
     const transcript = run.output('transcript.jsonl');
     let turn = 0;
     const answer = async (question: string) => {
-      const text = await chat(lm, question, {
+      const text = await chatWithRuntime(lm, question, {
         template,
         temperature,
         topP,

@@ -1,10 +1,10 @@
 import { type CommandSpec, RunFolder, writeFileAtomicSync } from '@introdl/core';
 import { chooseTemplate, stopTokenIds } from '../chat/templates.js';
-import { generate } from '../model/generate.js';
+import { generateWith } from '../export/onnx-language-model.js';
+import { loadForRuntime, RUNTIME_OPTION } from '../export/runtime-option.js';
 import { encodeText, StreamingDecoder } from '../tokenizer/tokenizer.js';
 import {
   boundedNumber,
-  loadFromOptions,
   MODEL_OPTIONS,
   positiveInt,
   requiredString,
@@ -18,6 +18,7 @@ export const generateCommand: CommandSpec = {
   usesBackend: true,
   options: [
     ...MODEL_OPTIONS,
+    RUNTIME_OPTION,
     { flags: '--prompt <text>', description: 'the text to continue ("" starts from BOS alone)', default: '' },
     { flags: '--max-tokens <n>', description: 'most new tokens', default: '64' },
     { flags: '--temperature <t>', description: '0 = greedy; else sample softmax(logits / t)', default: '0.8' },
@@ -37,7 +38,7 @@ export const generateCommand: CommandSpec = {
     const topK = positiveInt(options, 'topK', 0, 0);
     const topP = boundedNumber(options, 'topP', 1, 0, 1);
     requiredString(options, 'model');
-    const lm = await loadFromOptions(options, context);
+    const lm = await loadForRuntime(options, context);
     const { model, tokenizer } = lm;
     const template = chooseTemplate(String(options.template ?? 'auto'), tokenizer);
     const text = options.chat ? template.withoutAnswer(prompt) : prompt;
@@ -66,7 +67,7 @@ export const generateCommand: CommandSpec = {
     const stops = options.chat
       ? stopTokenIds(template, tokenizer, model.config.eosTokenIds)
       : [...new Set([...model.config.eosTokenIds, ...(tokenizer.kind === 'huggingface' ? tokenizer.eosIds : [])])];
-    const result = await generate(model, ids, {
+    const result = await generateWith(model, ids, {
       maxNewTokens,
       temperature,
       topK,

@@ -30,7 +30,7 @@ export function formatDoctor(r: DoctorReport): string {
   lines.push(`  CPU matmul (wasm backend): ${r.cpuMatmul}`);
   lines.push('', 'Data');
   for (const line of formatDataStatus(r.data)) lines.push(`  ${line}`);
-  const best = r.backends.find((b) => b.works);
+  const best = r.backends.find((b) => b.works && !b.software);
   lines.push('', 'Next');
   if (!best) lines.push('  No backend works: reinstall with `npm ci`, then run `introdl doctor` again.');
   else lines.push(`  Runs will use ${best.name}. Try \`introdl core demo\`.`);

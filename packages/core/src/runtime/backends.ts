@@ -149,6 +149,18 @@ export function describeSelection(sel: BackendSelection): string {
   return `backend ${sel.name} (${sel.detail})${skipped ? `; skipped ${skipped}` : ''}`;
 }
 
+/**
+ * Sampling one token at a time reads a value back after every step, synchronously (`dataSync`).
+ * tfjs-webgpu cannot do that in Node (it needs OffscreenCanvas), so on webgpu this activates wasm
+ * and returns a note saying so; on any other backend it does nothing and returns undefined. Load the
+ * weights after calling it (tensors do not move between backends without a synchronous read).
+ */
+export async function useBackendForSampling(): Promise<string | undefined> {
+  if (activeBackend() !== 'webgpu') return undefined;
+  const sel = await useBackend('wasm');
+  return `sampling on ${sel.name}: step-by-step sampling reads back every step, which webgpu cannot do synchronously in Node`;
+}
+
 /** The name introdl uses for the tfjs backend now active. */
 export function activeBackend(): BackendName {
   const tfName = tf.getBackend();

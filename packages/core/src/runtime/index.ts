@@ -10,6 +10,7 @@ export {
   probeAllBackends,
   probeBackend,
   useBackend,
+  useBackendForSampling,
 } from './backends.js';
 export { countGpuWork, type GpuCounts, gpuCounts, installGpuCounters, resetGpuCounts } from './gpu-counters.js';
 export { type NativeAddon, nativeAddon, nativeKernelStatus } from './native-kernels.js';

@@ -40,7 +40,8 @@ export interface TrainerOptions<B extends tf.TensorContainer> {
   /** Seeds the trainer's RNG (batch draws, dropout). */
   seed?: number;
   /** Validation: run `fn` every `every` steps and at the end; metric names such as `val_loss`. */
-  validation?: { every: number; fn: () => Record<string, number> };
+  /** May be async: on webgpu in Node values can only be read asynchronously (`await t.data()`). */
+  validation?: { every: number; fn: () => Record<string, number> | Promise<Record<string, number>> };
   earlyStopping?: EarlyStopping;
   /** Save a checkpoint every this many steps (and always at the end) when `run` is given. */
   checkpointEvery?: number;
@@ -153,7 +154,8 @@ export class Trainer<B extends tf.TensorContainer> {
       const batch = this.batchFn(step, this.rng);
       const ctx: StepContext = { step, rng: this.rng, training: true };
       const lossTensor = optimizerStep(variables, optimizer, () => loss(batch, ctx));
-      const lossValue = lossTensor.dataSync()[0];
+      // Asynchronously: tfjs-webgpu cannot read synchronously in Node (its dataSync needs OffscreenCanvas).
+      const lossValue = (await lossTensor.data())[0];
       lossTensor.dispose();
       tf.dispose(batch);
       this.step = step;
@@ -171,7 +173,7 @@ export class Trainer<B extends tf.TensorContainer> {
 
       const validateNow = validation && (step % validation.every === 0 || step === steps);
       if (validateNow) {
-        const metrics = validation.fn();
+        const metrics = await validation.fn();
         validations.push({ step, ...metrics });
         Object.assign(entry, metrics);
         progress.note(
