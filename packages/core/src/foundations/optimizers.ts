@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type FusedParam, fusedOptimizerActive, fusedOptimizerUpdate } from '../kernels/webgpu/optimizers.js';
 
 /**
  * Optimizers written out, update rule by update rule, with state a checkpoint can save.
@@ -41,10 +42,22 @@ abstract class SlotOptimizer implements Optimizer {
     const key = `${kind}/${name}`;
     let v = this.slots.get(key);
     if (!v) {
-      v = tf.variable(tf.zerosLike(like), false);
+      const zeros = tf.zerosLike(like);
+      v = tf.variable(zeros, false);
+      zeros.dispose(); // the variable alone owns its buffer (the fused WebGPU update writes in place)
       this.slots.set(key, v);
     }
     return v;
+  }
+
+  /** The parameters with a gradient, with their slots of `kinds`, for the fused WebGPU update. */
+  protected fusedParams(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, kinds: string[]) {
+    const list: FusedParam[] = [];
+    for (const [name, w] of params) {
+      const g = grads[name];
+      if (g) list.push({ w, g, slots: kinds.map((k) => this.slot(k, name, w)) });
+    }
+    return list;
   }
 
   getState(): OptimizerState {
@@ -145,6 +158,12 @@ export class Adam extends SlotOptimizer {
     const { beta1, beta2, epsilon, learningRate: lr } = this;
     const correction1 = 1 - beta1 ** this.step;
     const correction2 = 1 - beta2 ** this.step;
+    if (fusedOptimizerActive()) {
+      const decay = 1 - lr * this.weightDecay;
+      const step = { kind: 'adam', lr, beta1, beta2, epsilon, decay, correction1, correction2 } as const;
+      fusedOptimizerUpdate(this.fusedParams(params, grads, ['m', 'v']), step);
+      return;
+    }
     tf.tidy(() => {
       for (const [name, w] of params) {
         const g = grads[name];
@@ -203,6 +222,11 @@ export class Lion extends SlotOptimizer {
   applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
     this.step++;
     const { beta1, beta2, weightDecay, learningRate: lr } = this;
+    if (fusedOptimizerActive()) {
+      const step = { kind: 'lion', lr, beta1, beta2, decay: 1 - lr * weightDecay } as const;
+      fusedOptimizerUpdate(this.fusedParams(params, grads, ['m']), step);
+      return;
+    }
     tf.tidy(() => {
       for (const [name, w] of params) {
         const g = grads[name];
