@@ -9,6 +9,10 @@
  * compare with bench/reference/lab1_lstm_step.py's file. When the native addon (@introdl/native)
  * loads, wasm's matmuls run on OpenBLAS (impl `tfjs-wasm-openblas-…`); `INTRODL_NATIVE=0` measures
  * pure wasm (write it elsewhere with `--out`). Params record the load average and each run's CPU time.
+ * On `--backends webgpu`, `fused` runs our WGSL kernels (one dispatch per time step each way, fused
+ * Adam) and `tfops`/`plain` run stock tfjs kernels (INTRODL_WEBGPU_FUSED=0): the before and after of
+ * fusion; each entry records the GPU dispatches, uploads and readbacks of one step (`gpu`), and
+ * `dispatchesPerTimeStep`. `--seq`, `--batch`, `--units` shrink the step (e.g. on a software adapter).
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,7 +27,7 @@ import {
   softmaxCrossEntropy,
   tf,
 } from '@introdl/core';
-import { type BenchEntry, benchArgs, measure, median, report, tryBackend } from './lib/harness.js';
+import { type BenchEntry, benchArgs, countGpu, measure, median, report, tryBackend } from './lib/harness.js';
 
 const VOCAB = 83;
 const EMBED = 256;
@@ -38,11 +42,20 @@ type Variant = 'fused' | 'tfops' | 'plain';
 
 const args = benchArgs(['wasm', 'cpu']);
 const { values } = parseArgs({
-  options: { variants: { type: 'string' }, batch: { type: 'string' }, units: { type: 'string' } },
+  options: {
+    variants: { type: 'string' },
+    batch: { type: 'string' },
+    units: { type: 'string' },
+    seq: { type: 'string' },
+  },
   strict: false,
 });
 const variants = ((values.variants as string | undefined) ?? 'fused,tfops,plain').split(',') as Variant[];
-const full: Size = { batch: Number(values.batch ?? 8), seq: 100, units: Number(values.units ?? 1024) };
+const full: Size = {
+  batch: Number(values.batch ?? 8),
+  seq: Number(values.seq ?? 100),
+  units: Number(values.units ?? 1024),
+};
 const tiny: Size = { batch: 2, seq: 20, units: 128 };
 
 /**
@@ -99,11 +112,19 @@ function makeStep(size: Size, variant: Variant) {
         ).outputs
       : lstm.apply(x);
   const step = async () => {
+    // On webgpu, the variants other than `fused` measure stock tfjs kernels (the "before" of fusion).
+    const stock = variant !== 'fused';
+    const saved = process.env.INTRODL_WEBGPU_FUSED;
+    if (stock) process.env.INTRODL_WEBGPU_FUSED = '0';
     const loss = optimizerStep(vars, optimizer, () => {
       const h = sequence(embedding.apply(ids) as tf.Tensor3D);
       const logits = dense.apply(tf.reshape(h, [n, size.units]));
       return softmaxCrossEntropy(labels, logits) as tf.Scalar;
     });
+    if (stock) {
+      if (saved === undefined) delete process.env.INTRODL_WEBGPU_FUSED;
+      else process.env.INTRODL_WEBGPU_FUSED = saved;
+    }
     await loss.data();
     loss.dispose();
   };
@@ -131,6 +152,7 @@ for (const name of args.backends) {
     const slow = variant !== 'fused';
     const { timed, cpuMs } = withCpuTime(step);
     const r = await measure(timed, { warmup: args.warmup ?? 1, repeats: args.repeats ?? (slow ? 3 : 5) });
+    const gpu = await countGpu(step);
     dispose();
     entries.push({
       workload,
@@ -145,8 +167,10 @@ for (const name of args.backends) {
         variant,
         loadAverage: os.loadavg()[0],
         cpuMsMedian: median(cpuMs),
+        ...(gpu ? { dispatchesPerTimeStep: gpu.dispatches / size.seq } : {}),
       },
       ...r,
+      ...(gpu ? { gpu } : {}),
       throughput: { value: (size.batch * size.seq) / (r.medianMs / 1000), unit: 'chars/s' },
     });
   }

@@ -9,7 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { activeBackend, type BackendSelection, tf, useBackend, versions } from '@introdl/core';
+import {
+  activeBackend,
+  type BackendSelection,
+  countGpuWork,
+  type GpuCounts,
+  tf,
+  useBackend,
+  versions,
+} from '@introdl/core';
 
 /** One measured workload on one implementation. */
 export interface BenchEntry {
@@ -26,6 +34,8 @@ export interface BenchEntry {
   peakMemoryMB: number;
   /** Work per second when meaningful (GFLOP/s, chars/s, tokens/s). */
   throughput?: { value: number; unit: string };
+  /** On webgpu: GPU work of one measured call (dispatches, uploads, readbacks), counted, not timed. */
+  gpu?: GpuCounts;
 }
 
 /** A results file. */
@@ -126,6 +136,15 @@ export async function tryBackend(name: string): Promise<BackendSelection | null>
   }
 }
 
+/**
+ * On webgpu, runs `fn` once more and counts the GPU work it causes (a hardware-free measure of
+ * per-op overhead: kernels launched, buffers uploaded and read back). Undefined on other backends.
+ */
+export async function countGpu(fn: () => unknown | Promise<unknown>): Promise<GpuCounts | undefined> {
+  if (activeBackend() !== 'webgpu') return undefined;
+  return (await countGpuWork(fn)).counts;
+}
+
 export function machine(): BenchFile['machine'] {
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -137,8 +156,11 @@ export function machine(): BenchFile['machine'] {
 
 /** Prints the entries as a table. */
 export function printTable(entries: BenchEntry[]): void {
-  const rows = [['workload', 'impl', 'device', 'median ms', 'min', 'max', 'peak MB', 'throughput']];
+  const gpu = entries.some((e) => e.gpu);
+  const header = ['workload', 'impl', 'device', 'median ms', 'min', 'max', 'peak MB', 'throughput'];
+  const rows = [gpu ? [...header, 'dispatches', 'uploads', 'readbacks'] : header];
   for (const e of entries) {
+    const counts = e.gpu ? [e.gpu.dispatches, e.gpu.uploads, e.gpu.readbacks].map(String) : ['', '', ''];
     rows.push([
       e.workload,
       e.impl,
@@ -148,6 +170,7 @@ export function printTable(entries: BenchEntry[]): void {
       e.maxMs.toFixed(2),
       e.peakMemoryMB.toFixed(0),
       e.throughput ? `${e.throughput.value.toFixed(1)} ${e.throughput.unit}` : '',
+      ...(gpu ? counts : []),
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
