@@ -1,4 +1,5 @@
 export * from './checker.js';
+export * from './compare.js';
 export * from './export-folder.js';
 export * from './graph.js';
 export { decodeModelProto, encodeModelProto } from './proto.js';
