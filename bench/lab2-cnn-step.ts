@@ -4,7 +4,10 @@
  * dense 512 (ReLU) → 1; 64×64×3 input, batch 32, BCE with logits, core's Adam(5e-4) through
  * trainableFromLayers (the Trainer's code path). Variants, each in its own process:
  * - `native`: the wasm backend with @introdl/native's OpenBLAS kernels (impl `tfjs-wasm+openblas`);
- * - `wasm`: the same with INTRODL_NATIVE=0, i.e. wasm with core's wasm kernel fixes (impl `tfjs-wasm`).
+ * - `wasm`: the same with INTRODL_NATIVE=0, i.e. wasm with core's wasm kernel fixes (impl `tfjs-wasm`);
+ * - `webgpu`: the webgpu backend with core's fused kernels (impl `tfjs-webgpu`), and `webgpu-stock`
+ *   with stock tfjs kernels (INTRODL_WEBGPU_FUSED=0): before and after fusion. Their entries record
+ *   the GPU dispatches, uploads and readbacks of one step (`gpu`).
  *   npx tsx bench/lab2-cnn-step.ts [--variants native,wasm] [--batch 32] [--repeats 20] [--profile]
  * OPENBLAS_NUM_THREADS=1 limits OpenBLAS to one thread. Each entry also records `cpuMs`, the median
  * CPU time of a step. Writes bench/results/lab2-cnn-step.json; the PyTorch twin is
@@ -21,7 +24,7 @@ import {
   tf,
   trainableFromLayers,
 } from '@introdl/core';
-import { type BenchEntry, benchArgs, measure, median, report, tryBackend } from './lib/harness.js';
+import { type BenchEntry, benchArgs, countGpu, measure, median, report, tryBackend } from './lib/harness.js';
 
 const args = benchArgs(['wasm']);
 const { values } = parseArgs({
@@ -37,10 +40,12 @@ const batch = Number(values.batch ?? 32);
 const repeats = args.repeats ?? (args.quick ? 5 : 20);
 const warmup = args.warmup ?? 3;
 
-/** Variant name → environment of the process that measures it. */
-const VARIANTS: Record<string, Record<string, string>> = {
-  native: {},
-  wasm: { INTRODL_NATIVE: '0' },
+/** Variant name → backend and environment of the process that measures it, and its impl name. */
+const VARIANTS: Record<string, { backend: string; env: Record<string, string>; impl: string }> = {
+  native: { backend: 'wasm', env: {}, impl: 'tfjs-wasm+openblas' },
+  wasm: { backend: 'wasm', env: { INTRODL_NATIVE: '0' }, impl: 'tfjs-wasm' },
+  webgpu: { backend: 'webgpu', env: {}, impl: 'tfjs-webgpu' },
+  'webgpu-stock': { backend: 'webgpu', env: { INTRODL_WEBGPU_FUSED: '0' }, impl: 'tfjs-webgpu-stock' },
 };
 
 function buildModel(): tf.Sequential {
@@ -92,19 +97,21 @@ async function measureHere(variant: string, sel: BackendSelection): Promise<Step
   };
   const r = await measure(step, { warmup, repeats });
   const cpuMs = await cpuTimePerStep(step, repeats);
+  const gpu = await countGpu(step);
   if (values.profile) await printProfile(step);
   tf.dispose([x, y]);
   optimizer.dispose();
   model.dispose();
   return {
     workload: 'lab2-cnn-step',
-    impl: variant === 'native' ? 'tfjs-wasm+openblas' : 'tfjs-wasm',
+    impl: VARIANTS[variant]?.impl ?? variant,
     backend: sel.name,
     device: sel.detail,
     params: { batch, input: [64, 64, 3], filters: [12, 24, 48, 72], dense: 512, optimizer: 'adam', lr: 5e-4 },
     ...r,
     cpuMs,
     throughput: { value: batch / (r.medianMs / 1000), unit: 'examples/s' },
+    ...(gpu ? { gpu } : {}),
   };
 }
 
@@ -126,7 +133,7 @@ async function cpuTimePerStep(step: () => Promise<void>, repeats: number): Promi
   return median(samples);
 }
 
-/** Kernel time by kernel name over one step (tf.profile), the top 12. */
+/** Kernel time by kernel name over one step (tf.profile), the top 12 (every kernel by calls on webgpu). */
 async function printProfile(step: () => Promise<void>): Promise<void> {
   const info = await tf.profile(step);
   const byName = new Map<string, { ms: number; calls: number }>();
@@ -136,7 +143,11 @@ async function printProfile(step: () => Promise<void>): Promise<void> {
     e.calls++;
     byName.set(k.name, e);
   }
-  const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
+  // webgpu reports no kernel times without timestamp queries: then sort by calls, and show them all.
+  const timed = [...byName.values()].some((e) => e.ms > 0);
+  const rows = [...byName.entries()]
+    .sort((a, b) => (timed ? b[1].ms - a[1].ms : b[1].calls - a[1].calls))
+    .slice(0, timed ? 12 : undefined);
   process.stderr.write(`profile (${info.kernels.length} kernels):\n`);
   for (const [name, e] of rows)
     process.stderr.write(`  ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms  ${e.calls} calls\n`);
@@ -144,7 +155,7 @@ async function printProfile(step: () => Promise<void>): Promise<void> {
 
 if (values.child) {
   // Child: measure one variant, print its entry as the last line of stdout.
-  const sel = await tryBackend(args.backends[0] ?? 'wasm');
+  const sel = await tryBackend(VARIANTS[values.child as string]?.backend ?? 'wasm');
   if (!sel) process.exit(2);
   process.stdout.write(`${JSON.stringify(await measureHere(values.child as string, sel))}\n`);
   process.exit(0);
@@ -154,7 +165,7 @@ const entries: StepEntry[] = [];
 const variants = ((values.variants as string | undefined) ?? 'native,wasm').split(',').filter(Boolean);
 const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--variants' && all[i - 1] !== '--variants');
 for (const variant of variants) {
-  const env = VARIANTS[variant];
+  const env = VARIANTS[variant]?.env;
   if (!env) throw new Error(`unknown variant ${variant}: use ${Object.keys(VARIANTS).join(', ')}`);
   const child = spawnSync(
     process.execPath,
