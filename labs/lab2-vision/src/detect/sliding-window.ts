@@ -68,7 +68,55 @@ export interface Detection {
   maxScore: number;
 }
 
-/** Runs the sliding-window detector on one image. */
+/** The windows `boxes` of `image`, each cropped and resized to 64×64, as one [n, 64, 64, 3] RGB [0, 1] buffer. */
+export function windowBatch(image: RgbImage, boxes: readonly Box[]): Float32Array {
+  const data = new Float32Array(boxes.length * 64 * 64 * 3);
+  boxes.forEach((b, i) => {
+    data.set(toUnitFloats(resizeBilinear(cropImage(image, b), 64, 64)), i * 64 * 64 * 3);
+  });
+  return data;
+}
+
+/** From every window's P(face) to the detections: threshold, suppression, neighbours, voting. */
+export function boxesFromScores(
+  windows: readonly Box[],
+  scores: ArrayLike<number>,
+  options: SlidingWindowOptions = {},
+): Detection {
+  const o = { ...SLIDING_WINDOW_DEFAULTS, ...options };
+  const scored: ScoredBox[] = [];
+  let maxScore = 0;
+  windows.forEach((b, i) => {
+    maxScore = Math.max(maxScore, scores[i]);
+    if (scores[i] >= o.threshold) scored.push({ ...b, score: scores[i] });
+  });
+  const kept = nonMaxSuppression(scored, o.nmsIou).filter(
+    (k) => scored.filter((c) => iou(c, k) >= o.nmsIou).length >= o.minNeighbours,
+  );
+  // Voting moves boxes; suppress again so that two voted boxes never sit on one face.
+  return { boxes: nonMaxSuppression(voteBoxes(kept, scored, o.nmsIou), o.nmsIou), windows: windows.length, maxScore };
+}
+
+/**
+ * The detector with any scorer of window batches ([n, 64, 64, 3] → P(face) for each): the tfjs
+ * model, or an exported model in ONNX Runtime.
+ */
+export async function detectFacesWith(
+  image: RgbImage,
+  score: (windows: Float32Array, n: number) => Promise<ArrayLike<number>>,
+  options: SlidingWindowOptions = {},
+): Promise<Detection> {
+  const o = { ...SLIDING_WINDOW_DEFAULTS, ...options };
+  const windows = windowBoxes(image.width, image.height, o);
+  const scores = new Float32Array(windows.length);
+  for (let start = 0; start < windows.length; start += o.batchSize) {
+    const chunk = windows.slice(start, start + o.batchSize);
+    scores.set(Array.from(await score(windowBatch(image, chunk), chunk.length)), start);
+  }
+  return boxesFromScores(windows, scores, o);
+}
+
+/** Runs the sliding-window detector on one image with a tfjs face model. */
 export function detectFaces(
   image: RgbImage,
   faceLogit: (x: tf.Tensor4D) => tf.Tensor2D,
@@ -76,25 +124,12 @@ export function detectFaces(
 ): Detection {
   const o = { ...SLIDING_WINDOW_DEFAULTS, ...options };
   const windows = windowBoxes(image.width, image.height, o);
-  const scored: ScoredBox[] = [];
-  let maxScore = 0;
+  const scores = new Float32Array(windows.length);
   for (let start = 0; start < windows.length; start += o.batchSize) {
     const chunk = windows.slice(start, start + o.batchSize);
-    const data = new Float32Array(chunk.length * 64 * 64 * 3);
-    chunk.forEach((b, i) => {
-      data.set(toUnitFloats(resizeBilinear(cropImage(image, b), 64, 64)), i * 64 * 64 * 3);
-    });
-    const x = tf.tensor4d(data, [chunk.length, 64, 64, 3]);
-    const p = faceProbabilities(faceLogit, x, o.batchSize);
+    const x = tf.tensor4d(windowBatch(image, chunk), [chunk.length, 64, 64, 3]);
+    scores.set(faceProbabilities(faceLogit, x, o.batchSize), start);
     x.dispose();
-    chunk.forEach((b, i) => {
-      maxScore = Math.max(maxScore, p[i]);
-      if (p[i] >= o.threshold) scored.push({ ...b, score: p[i] });
-    });
   }
-  const kept = nonMaxSuppression(scored, o.nmsIou).filter(
-    (k) => scored.filter((c) => iou(c, k) >= o.nmsIou).length >= o.minNeighbours,
-  );
-  // Voting moves boxes; suppress again so that two voted boxes never sit on one face.
-  return { boxes: nonMaxSuppression(voteBoxes(kept, scored, o.nmsIou), o.nmsIou), windows: windows.length, maxScore };
+  return boxesFromScores(windows, scores, o);
 }
