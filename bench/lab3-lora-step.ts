@@ -5,6 +5,9 @@
  * heads, vocab 128256). Reports tokens per second and peak memory.
  *   npx tsx bench/lab3-lora-step.ts --backends webgpu --config llama-3.2-1b [--seq 256] [--repeats 5]
  *   npx tsx bench/lab3-lora-step.ts --backends wasm,cpu --config stories260k
+ * On webgpu the LoRA step is measured twice, with stock tfjs kernels (`-stock`, INTRODL_WEBGPU_FUSED=0)
+ * and with core's fused kernels, each entry with the GPU dispatches, uploads and readbacks of one
+ * step (`gpu`) and `dispatchesPerLayer`. `--skip-generate` measures the training step only.
  * Writes bench/results/lab3-lora-step.json.
  */
 import { parseArgs } from 'node:util';
@@ -19,7 +22,7 @@ import {
   LlamaModel,
   PROJECTIONS,
 } from '@introdl/lab3-llm';
-import { type BenchEntry, benchArgs, measure, report, tryBackend } from './lib/harness.js';
+import { type BenchEntry, benchArgs, countGpu, measure, report, tryBackend } from './lib/harness.js';
 
 const CONFIGS: Record<string, LlamaConfig> = {
   stories260k: {
@@ -61,7 +64,12 @@ const CONFIGS: Record<string, LlamaConfig> = {
 
 const args = benchArgs(['wasm']);
 const { values } = parseArgs({
-  options: { config: { type: 'string' }, seq: { type: 'string' }, 'new-tokens': { type: 'string' } },
+  options: {
+    config: { type: 'string' },
+    seq: { type: 'string' },
+    'new-tokens': { type: 'string' },
+    'skip-generate': { type: 'boolean' },
+  },
   strict: false,
 });
 const configName = String(values.config ?? 'stories260k');
@@ -97,21 +105,25 @@ for (const name of args.backends) {
   // generation: 32-token prompt, then newTokens greedy tokens with the KV cache
   const prompt = Array.from({ length: 32 }, (_, i) => (i * 97) % config.vocabSize);
   let last = { promptSeconds: 0, generateSeconds: 0, tokens: [] as number[] };
-  const gen = await measure(
-    async () => {
-      last = await generate(model, prompt, { maxNewTokens: newTokens, temperature: 0 });
-    },
-    { warmup: 1, repeats: args.repeats ?? 3 },
-  );
-  entries.push({
-    workload: 'lab3-generate',
-    impl: `tfjs-${name}`,
-    backend: name,
-    device: sel.detail,
-    params: { ...params, prompt: prompt.length, newTokens },
-    ...gen,
-    throughput: { value: (last.tokens.length - 1) / last.generateSeconds, unit: 'tokens/s' },
-  });
+  const gen = values['skip-generate']
+    ? undefined
+    : await measure(
+        async () => {
+          last = await generate(model, prompt, { maxNewTokens: newTokens, temperature: 0 });
+        },
+        { warmup: 1, repeats: args.repeats ?? 3 },
+      );
+  if (gen) {
+    entries.push({
+      workload: 'lab3-generate',
+      impl: `tfjs-${name}`,
+      backend: name,
+      device: sel.detail,
+      params: { ...params, prompt: prompt.length, newTokens },
+      ...gen,
+      throughput: { value: (last.tokens.length - 1) / last.generateSeconds, unit: 'tokens/s' },
+    });
+  }
 
   // one LoRA step on a [1, seq] sequence
   const vars = model.variables();
@@ -127,16 +139,30 @@ for (const name of args.backends) {
     await loss.data();
     loss.dispose();
   };
-  const train = await measure(step, { warmup: args.warmup ?? 1, repeats: args.repeats ?? 3 });
-  entries.push({
-    workload: 'lab3-lora-step',
-    impl: `tfjs-${name}`,
-    backend: name,
-    device: sel.detail,
-    params: { ...params, batch: 1, rank: 8, targets: 'all', optimizer: 'lion' },
-    ...train,
-    throughput: { value: seq / (train.medianMs / 1000), unit: 'tokens/s' },
-  });
+  // On webgpu: stock tfjs kernels first (the "before" of fusion), then core's fused kernels.
+  for (const stock of name === 'webgpu' ? [true, false] : [false]) {
+    if (stock) process.env.INTRODL_WEBGPU_FUSED = '0';
+    const train = await measure(step, { warmup: args.warmup ?? 1, repeats: args.repeats ?? 3 });
+    const gpu = await countGpu(step);
+    if (stock) delete process.env.INTRODL_WEBGPU_FUSED;
+    entries.push({
+      workload: 'lab3-lora-step',
+      impl: `tfjs-${name}${stock ? '-stock' : ''}`,
+      backend: name,
+      device: sel.detail,
+      params: {
+        ...params,
+        batch: 1,
+        rank: 8,
+        targets: 'all',
+        optimizer: 'lion',
+        ...(gpu ? { dispatchesPerLayer: gpu.dispatches / config.numLayers } : {}),
+      },
+      ...train,
+      throughput: { value: seq / (train.medianMs / 1000), unit: 'tokens/s' },
+      ...(gpu ? { gpu } : {}),
+    });
+  }
   model.dispose();
   optimizer.dispose();
   tf.dispose([ids, mask]);
