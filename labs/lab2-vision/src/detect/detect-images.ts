@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { RunFolder, writeFileAtomic } from '@introdl/core';
+import { OnnxLab2Model } from '../export/onnx-model.js';
 import { readImage } from '../image/codec.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { svgDocument, svgImage, svgRect, svgText, writeSvgAsPng } from '../image/svg-picture.js';
 import { loadModel } from '../model-store.js';
 import { bestMatches, type ScoredBox } from './boxes.js';
 import { referenceDetect } from './reference-detector.js';
-import { detectFaces, type SlidingWindowOptions } from './sliding-window.js';
+import { detectFaces, detectFacesWith, type SlidingWindowOptions } from './sliding-window.js';
 
 /** `introdl lab2 detect`: the sliding-window detector, the reference detector, and their agreement. */
 
@@ -14,6 +15,8 @@ export interface DetectImagesOptions extends SlidingWindowOptions {
   checkpoint: string;
   images: string[];
   reference?: boolean;
+  /** `onnx`: `checkpoint` is a folder from `introdl lab2 export`, run in onnxruntime-node. */
+  runtime?: 'tfjs' | 'onnx';
   seed: number;
   out?: string;
   backend?: string;
@@ -27,6 +30,8 @@ export interface ImageDetections {
   height: number;
   windows: number;
   maxScore: number;
+  /** Seconds the sliding window took (cropping, resizing and scoring every window). */
+  seconds: number;
   boxes: ScoredBox[];
   reference?: ScoredBox[];
   /** For each reference face, the best IoU with one of our boxes. */
@@ -75,7 +80,10 @@ export async function detectImages(
 ): Promise<{ runDir: string; results: ImageDetections[] }> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const images = options.images.map((f) => ({ file: f, image: readImage(f) }));
-  const model = loadModel(options.checkpoint, ['classifier', 'dbvae']);
+  const onnx = options.runtime === 'onnx' ? await OnnxLab2Model.load(options.checkpoint) : undefined;
+  const model = onnx
+    ? { kind: onnx.kind, checkpoint: onnx.dir, faceLogit: undefined, dispose: () => onnx.dispose() }
+    : loadModel(options.checkpoint, ['classifier', 'dbvae']);
   const windowOptions: SlidingWindowOptions = {
     sizes: options.sizes,
     minFraction: options.minFraction,
@@ -90,7 +98,13 @@ export async function detectImages(
   const run = RunFolder.create({
     lab: 'lab2',
     command: 'introdl lab2 detect',
-    config: { checkpoint: model.checkpoint, model: model.kind, images: options.images, ...windowOptions },
+    config: {
+      checkpoint: model.checkpoint,
+      model: model.kind,
+      runtime: options.runtime ?? 'tfjs',
+      images: options.images,
+      ...windowOptions,
+    },
     seed: options.seed,
     backend: options.backend,
     device: options.device,
@@ -99,7 +113,11 @@ export async function detectImages(
   try {
     const results: ImageDetections[] = [];
     for (const { file, image } of images) {
-      const found = detectFaces(image, model.faceLogit!, windowOptions);
+      const t0 = performance.now();
+      const found = onnx
+        ? await detectFacesWith(image, (data, n) => onnx.faceProbabilities(data, n), windowOptions)
+        : detectFaces(image, model.faceLogit!, windowOptions);
+      const seconds = (performance.now() - t0) / 1000;
       const reference = options.reference === false ? undefined : await referenceDetect(image);
       const name = path.basename(file).replace(/\.[^.]+$/, '');
       const picture = await writeDetectionPicture(
@@ -115,6 +133,7 @@ export async function detectImages(
         height: image.height,
         windows: found.windows,
         maxScore: found.maxScore,
+        seconds,
         boxes: found.boxes,
         reference,
         agreement: reference && bestMatches(reference, found.boxes),
@@ -122,7 +141,7 @@ export async function detectImages(
       };
       results.push(r);
       log(
-        `${file}: ${found.boxes.length} box(es) from ${found.windows} windows (best P ${found.maxScore.toFixed(3)})${reference ? `; reference ${reference.length}, IoU ${r.agreement!.map((v) => v.toFixed(2)).join(', ') || '–'}` : ''}`,
+        `${file}: ${found.boxes.length} box(es) from ${found.windows} windows in ${seconds.toFixed(2)} s (best P ${found.maxScore.toFixed(3)})${reference ? `; reference ${reference.length}, IoU ${r.agreement!.map((v) => v.toFixed(2)).join(', ') || '–'}` : ''}`,
       );
     }
     await writeFileAtomic(run.output('detections.json'), `${JSON.stringify(results, null, 2)}\n`);
