@@ -1,6 +1,8 @@
 import { BadFlagError, type CommandContext, type CommandGroup, intOption, numberOption } from '@introdl/core';
 import { digitsStats, faceFileStats } from './data-stats.js';
 import { detectImages } from './detect/detect-images.js';
+import { exportCommand } from './export/command.js';
+import { predictOnnx } from './export/onnx-predict.js';
 import { parseDataset } from './digits/data.js';
 import { evaluateDigitCheckpoint } from './digits/evaluate-checkpoint.js';
 import { trainDigits } from './digits/train.js';
@@ -19,6 +21,13 @@ const optionalNumber = (o: Record<string, unknown>, k: string) =>
   o[k] === undefined ? undefined : numberOption(o, k, 0);
 const backendInfo = (c: CommandContext) => ({ backend: c.backend?.name, device: c.backend?.detail });
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+const runtimeOption = {
+  flags: '--runtime <name>',
+  description: 'tfjs, or onnx: --checkpoint is then a folder from `introdl lab2 export`, run in onnxruntime-node',
+  default: 'tfjs',
+  choices: ['tfjs', 'onnx'],
+};
 
 const dataOption = {
   flags: '--data <dir>',
@@ -194,6 +203,7 @@ export const commands: CommandGroup = {
         { flags: '--index <n...>', description: 'Part 1: test-set image indices to predict' },
         dataOption,
         { flags: '--json', description: 'print a JSON list' },
+        runtimeOption,
       ],
       async run({ args, options, context }) {
         if (!options.checkpoint) throw new BadFlagError('--checkpoint is required');
@@ -202,12 +212,11 @@ export const commands: CommandGroup = {
           if (!Number.isInteger(n)) throw new BadFlagError(`--index must be whole numbers, got "${v}"`);
           return n;
         });
-        const r = await predict({
-          checkpoint: String(options.checkpoint),
-          images: args,
-          indices,
-          dataDir: str(options, 'data'),
-        });
+        const request = { images: args, indices, dataDir: str(options, 'data') };
+        const r =
+          options.runtime === 'onnx'
+            ? await predictOnnx({ model: String(options.checkpoint), ...request })
+            : await predict({ checkpoint: String(options.checkpoint), ...request });
         context.print(options.json ? JSON.stringify(r.predictions, null, 2) : formatPredictions(r.predictions));
         return 0;
       },
@@ -266,6 +275,7 @@ export const commands: CommandGroup = {
         },
         { flags: '--no-reference', description: 'skip the face-api reference detector' },
         { flags: '--json', description: 'print the detections as JSON' },
+        runtimeOption,
       ],
       async run({ args, options, context }) {
         if (!options.checkpoint) throw new BadFlagError('--checkpoint is required');
@@ -279,6 +289,7 @@ export const commands: CommandGroup = {
           nmsIou: numberOption(options, 'nmsIou', 0.3),
           minNeighbours: intOption(options, 'minNeighbours', 2),
           reference: options.reference !== false,
+          runtime: options.runtime === 'onnx' ? 'onnx' : 'tfjs',
           seed: context.seed,
           out: context.out,
           ...backendInfo(context),
@@ -294,6 +305,7 @@ export const commands: CommandGroup = {
         return 0;
       },
     },
+    exportCommand,
   ],
 };
 
