@@ -80,8 +80,10 @@ describe('Hugging Face folder: reports and bad input', () => {
   it('an unsupported architecture is refused with the list of supported ones', async () => {
     const tiny = writeTinyHfModel(path.join(tmpDir(), 'm'));
     const file = path.join(tiny.folder, 'config.json');
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), model_type: 'gemma2' }));
-    expect((await failure(tiny.folder)).message).toMatch(/model_type "gemma2" is not supported.*llama, mistral, qwen2/);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), model_type: 'mamba' }));
+    expect((await failure(tiny.folder)).message).toMatch(
+      /model_type "mamba" is not supported.*llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, lfm2/,
+    );
   });
 
   it('a shard listed in the index but absent', async () => {

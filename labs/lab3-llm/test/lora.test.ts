@@ -165,7 +165,8 @@ describe('LoRA', () => {
 
   it('parses target lists', () => {
     expect(parseTargets('q,k,v,o')).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
-    expect(parseTargets('all')).toEqual([...PROJECTIONS]);
-    expect(() => parseTargets('q,w1')).toThrow(/unknown LoRA target "w1"/);
+    expect(parseTargets('all')).toEqual([...PROJECTIONS, 'in_proj', 'conv_out_proj']);
+    expect(parseTargets('w1,w3,w2,out_proj,in')).toEqual(['gate_proj', 'up_proj', 'down_proj', 'o_proj', 'in_proj']);
+    expect(() => parseTargets('q,w9')).toThrow(/unknown LoRA target "w9"/);
   });
 });

@@ -1,17 +1,53 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BadFileError, MissingFileError, SafetensorsFile, tf } from '@introdl/core';
-import { configFromHf, expectedWeights, type LlamaConfig } from '../model/config.js';
+import { configFromHf, expectedWeights, type LlamaConfig, parameterCount } from '../model/config.js';
+import type { BaseWeight } from '../model/llama.js';
+import { type PackedKind, PackedWeight } from '../model/packed.js';
 
 /** What loading a Hugging Face folder's weights reports. */
 export interface HfWeights {
   config: LlamaConfig;
-  weights: Map<string, tf.Tensor>;
+  weights: Map<string, BaseWeight>;
+  /** How the weight matrices are kept in memory. */
+  storage: BaseStorage;
   /** Bytes of tensor data in the safetensors files. */
   fileBytes: number;
   /** Storage dtypes seen (F32, F16, BF16). */
   dtypes: string[];
   shards: string[];
+}
+
+/**
+ * How base weight matrices are kept in memory: float32, or 16-bit (bfloat16 / half) converted to
+ * float32 a block at a time inside each product (model/packed.ts). Norms, biases and convolution
+ * kernels are always float32.
+ */
+export type BaseStorage = 'f32' | PackedKind;
+
+/** `--base-dtype` values: a storage, or `auto`. */
+export const BASE_DTYPES = ['auto', 'f32', 'bf16', 'f16'] as const;
+export type BaseDtype = (typeof BASE_DTYPES)[number];
+
+/** auto keeps float32 up to this many parameters (1 GB as float32), 16 bits above. */
+export const AUTO_F32_MAX_PARAMETERS = 250_000_000;
+
+/**
+ * The storage `auto` picks: float32 for models up to {@link AUTO_F32_MAX_PARAMETERS} parameters
+ * (fastest, and small enough), above that 16 bits in the checkpoint's own format (bfloat16 for
+ * float32 checkpoints), halving the memory.
+ */
+export function chooseStorage(dtype: BaseDtype, config: LlamaConfig, fileDtypes: readonly string[]): BaseStorage {
+  if (dtype !== 'auto') return dtype;
+  if (parameterCount(config) <= AUTO_F32_MAX_PARAMETERS) return 'f32';
+  return fileDtypes.includes('F16') && !fileDtypes.includes('BF16') ? 'f16' : 'bf16';
+}
+
+/** Options of {@link loadHfWeights}. */
+export interface LoadHfOptions {
+  /** Storage of the weight matrices; default `auto`. */
+  baseDtype?: BaseDtype;
+  onProgress?: (message: string) => void;
 }
 
 /** Tensors some checkpoints carry that the model recomputes. */
@@ -80,15 +116,17 @@ function shardPlan(folder: string): string[] {
  * @throws BadFileError naming the file when a shard is truncated or lies about sizes, a tensor's
  * shape disagrees with config.json, or a weight is missing or unexpected.
  */
-export function loadHfWeights(folder: string, onProgress?: (message: string) => void): HfWeights {
+export function loadHfWeights(folder: string, options: LoadHfOptions | ((message: string) => void) = {}): HfWeights {
+  const { baseDtype = 'auto', onProgress } = typeof options === 'function' ? { onProgress: options } : options;
   const dir = path.resolve(folder);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new MissingFileError(dir, 'pass a llama2.c checkpoint (.bin) or a Hugging Face model folder');
   }
   const config = readHfConfig(dir);
   const expected = expectedWeights(config);
-  const weights = new Map<string, tf.Tensor>();
+  const weights = new Map<string, BaseWeight>();
   const dtypes = new Set<string>();
+  let storage: BaseStorage = 'f32';
   let fileBytes = 0;
   const shards = shardPlan(dir);
   try {
@@ -131,12 +169,14 @@ export function loadHfWeights(folder: string, onProgress?: (message: string) => 
           `is missing ${missing.length} weight(s) config.json implies, e.g. ${missing.slice(0, 3).join(', ')}`,
         );
       }
+      const fileDtypes = new Set<string>();
+      for (const file of files) for (const entry of file.entries.values()) fileDtypes.add(entry.dtype);
+      storage = chooseStorage(baseDtype, config, [...fileDtypes]);
       for (const file of files) {
-        onProgress?.(`reading ${path.basename(file.path)} (${file.entries.size} tensors)`);
+        onProgress?.(`reading ${path.basename(file.path)} (${file.entries.size} tensors, kept as ${storage})`);
         for (const [name, entry] of file.entries) {
           if (IGNORED.test(name) || (name === 'lm_head.weight' && config.tieWordEmbeddings)) continue;
-          const raw = file.read(name);
-          weights.set(name, tf.tensor(raw.data as Float32Array, raw.shape, 'float32'));
+          weights.set(name, readWeight(file, name, entry.dtype, entry.shape, storage));
           dtypes.add(entry.dtype);
           fileBytes += entry.data_offsets[1] - entry.data_offsets[0];
         }
@@ -148,5 +188,34 @@ export function loadHfWeights(folder: string, onProgress?: (message: string) => 
     for (const t of weights.values()) t.dispose();
     throw err;
   }
-  return { config, weights, fileBytes, dtypes: [...dtypes], shards };
+  return { config, weights, storage, fileBytes, dtypes: [...dtypes], shards };
+}
+
+/**
+ * One weight in the chosen storage: a matrix with an even number of columns is packed when the
+ * storage is 16-bit (its bytes taken as they are when the file has that format, rounded otherwise);
+ * everything else is float32.
+ */
+function readWeight(
+  file: SafetensorsFile,
+  name: string,
+  dtype: string,
+  shape: number[],
+  storage: BaseStorage,
+): BaseWeight {
+  if (storage !== 'f32' && PackedWeight.fits(shape) && !name.endsWith('norm.weight')) {
+    const matrix: [number, number] = [shape[0], shape[1]];
+    if ((dtype === 'BF16' && storage === 'bf16') || (dtype === 'F16' && storage === 'f16')) {
+      let bytes = file.readBytes(name);
+      if (bytes.byteOffset % 2) bytes = Buffer.from(bytes); // a Uint16Array view needs an even offset
+      return PackedWeight.fromUint16(
+        new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2),
+        matrix,
+        storage,
+      );
+    }
+    return PackedWeight.fromFloat32(file.read(name).data as Float32Array, matrix, storage);
+  }
+  const raw = file.read(name);
+  return tf.tensor(raw.data as Float32Array, raw.shape, 'float32');
 }

@@ -8,7 +8,7 @@ import { LlamaModel } from '../model/llama.js';
 import { HfTokenizer, isHfTokenizerFolder } from '../tokenizer/hf-tokenizer.js';
 import { Llama2cTokenizer } from '../tokenizer/llama2c-tokenizer.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
-import { loadHfWeights } from './hf-model.js';
+import { type BaseDtype, type BaseStorage, loadHfWeights } from './hf-model.js';
 import { loadLlama2cWeights } from './llama2c.js';
 
 /** What a loaded model is, for the user and for run.json. */
@@ -21,8 +21,10 @@ export interface ModelInfo {
   parameters: number;
   /** Bytes of weights in the files read. */
   fileBytes: number;
-  /** Bytes the weights take as float32 tensors. */
+  /** Bytes the weights take in memory (16-bit matrices two per value). */
   memoryBytes: number;
+  /** How the weight matrices are kept: float32 (default) or 16-bit. */
+  storage?: BaseStorage;
   /** Storage dtypes of the weights. */
   dtypes: string[];
   tokenizer: string;
@@ -43,6 +45,8 @@ export interface LoadModelOptions {
   tokenizer?: string;
   /** A PEFT LoRA adapter folder to load on top. */
   adapter?: string;
+  /** Storage of a Hugging Face model's weight matrices (default `auto`: float32 up to 250M parameters). */
+  baseDtype?: BaseDtype;
   log?: (message: string) => void;
 }
 
@@ -98,9 +102,11 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
   }
   let model: LlamaModel;
   let tokenizer: TextTokenizer;
-  let info: Omit<ModelInfo, 'tokenizer' | 'seconds' | 'parameters' | 'memoryBytes'>;
+  let info: Omit<ModelInfo, 'tokenizer' | 'seconds' | 'parameters' | 'memoryBytes' | 'storage'>;
+  let storage: BaseStorage = 'f32';
   if (statSync(modelPath).isDirectory()) {
-    const loaded = loadHfWeights(modelPath, options.log);
+    const loaded = loadHfWeights(modelPath, { baseDtype: options.baseDtype, onProgress: options.log });
+    storage = loaded.storage;
     model = new LlamaModel(loaded.config, loaded.weights);
     try {
       tokenizer = await loadTokenizer(tokenizerPath ?? modelPath, loaded.config.vocabSize, loaded.config.eosTokenIds);
@@ -150,7 +156,8 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
     info: {
       ...info,
       parameters: base,
-      memoryBytes: base * 4,
+      memoryBytes: model.bytes(),
+      storage,
       tokenizer: tokenizer.source,
       adapter: options.adapter,
       seconds: (performance.now() - t0) / 1000,
@@ -174,7 +181,7 @@ export function formatBytes(bytes: number): string {
 export function describeModel(info: ModelInfo): string {
   return (
     `${info.source} (${info.format}, ${info.architecture}): ${info.parameters.toLocaleString('en-US')} parameters, ` +
-    `${formatBytes(info.fileBytes)} on disk (${info.dtypes.join('/')}), ${formatBytes(info.memoryBytes)} as float32; ` +
+    `${formatBytes(info.fileBytes)} on disk (${info.dtypes.join('/')}), ${formatBytes(info.memoryBytes)} in memory (${!info.storage || info.storage === 'f32' ? 'float32' : `${info.storage} matrices`}); ` +
     `tokenizer ${info.tokenizer}${info.adapter ? `; adapter ${info.adapter}` : ''}; loaded in ${info.seconds.toFixed(1)} s`
   );
 }

@@ -10,9 +10,10 @@ import {
   writeFileAtomicSync,
   writeSafetensors,
 } from '@introdl/core';
-import { PROJECTIONS, type Projection, projectionShape } from '../model/config.js';
+import { finalNormName, linearModules, type Projection } from '../model/config.js';
 import type { LlamaModel } from '../model/llama.js';
-import { applyLora, type LoraLayer, loraLayers, removeLora } from './lora.js';
+import { toBf16 } from '../model/packed.js';
+import { applyLora, loraLayers, removeLora } from './lora.js';
 
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -60,11 +61,10 @@ export function modelFingerprint(model: LlamaModel): string {
   hash.update(
     JSON.stringify([c.vocabSize, c.hiddenSize, c.intermediateSize, c.numLayers, c.numHeads, c.numKvHeads, c.headDim]),
   );
-  const embed = model.weight('model.embed_tokens.weight');
-  const rows = Math.min(4, c.vocabSize);
-  const sample = tf.tidy(() => embed.slice([0, 0], [rows, c.hiddenSize]).dataSync() as Float32Array);
+  // Values rounded to bfloat16, so the same model stored in float32 or in 16 bits has one fingerprint.
+  const sample = toBf16(model.embeddingRows([0, 1, 2, 3].filter((i) => i < c.vocabSize)));
   hash.update(Buffer.from(sample.buffer, sample.byteOffset, sample.byteLength));
-  const norm = model.weight('model.norm.weight').dataSync() as Float32Array;
+  const norm = toBf16(model.weight(finalNormName(c)).dataSync() as Float32Array);
   hash.update(Buffer.from(norm.buffer, norm.byteOffset, norm.byteLength));
   return hash.digest('hex').slice(0, 32);
 }
@@ -102,7 +102,7 @@ export function saveAdapter(model: LlamaModel, dir: string, baseModel = ''): voi
   renameSync(tmp, target);
 }
 
-const NAME = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.(lora_A|lora_B)(?:\.default)?\.weight$/;
+const NAME = /^base_model\.model\.(model\.layers\.(\d+)\.[\w.]+?)\.(lora_A|lora_B)(?:\.default)?\.weight$/;
 
 /**
  * Loads a PEFT LoRA adapter folder onto `model` (replacing any adapters it has). Every tensor's name
@@ -132,31 +132,36 @@ export function loadAdapter(model: LlamaModel, dir: string): { r: number; alpha:
   }
   const file = SafetensorsFile.open(weightsFile);
   try {
+    // Every linear module the model has, by path: an adapter tensor must name one of them.
+    const modules = new Map(linearModules(model.config).map((m) => [m.module, m]));
     const found = new Map<string, { A?: string; B?: string; layer: number; projection: Projection }>();
     for (const name of file.entries.keys()) {
       const m = NAME.exec(name);
-      if (!m || !(PROJECTIONS as readonly string[]).includes(m[3])) {
-        throw new BadFileError(weightsFile, `tensor "${name}" is not a LoRA weight of a Llama-family model`);
-      }
-      const layer = Number(m[1]);
+      if (!m) throw new BadFileError(weightsFile, `tensor "${name}" is not a LoRA weight of a decoder layer`);
+      const layer = Number(m[2]);
       if (layer >= model.config.numLayers) {
         throw new BadFileError(
           weightsFile,
           `has weights for layer ${layer} but the model has ${model.config.numLayers} layers: this adapter was made for another model`,
         );
       }
-      const key = `${layer}.${m[3]}`;
-      const entry = found.get(key) ?? { layer, projection: m[3] as Projection };
-      entry[m[4] === 'lora_A' ? 'A' : 'B'] = name;
-      found.set(key, entry);
+      const module = modules.get(m[1]);
+      if (!module) {
+        throw new BadFileError(
+          weightsFile,
+          `tensor "${name}" adapts ${m[1]}, which this ${model.config.architecture} model does not have: this adapter was made for another model`,
+        );
+      }
+      const entry = found.get(m[1]) ?? { layer, projection: module.role };
+      entry[m[3] === 'lora_A' ? 'A' : 'B'] = name;
+      found.set(m[1], entry);
     }
     if (found.size === 0) throw new BadFileError(weightsFile, 'holds no LoRA weights');
     const targets = [...new Set([...found.values()].map((e) => e.projection))];
     // Shapes first, so nothing is changed on the model when the adapter does not fit.
-    for (const e of found.values()) {
-      if (!e.A || !e.B)
-        throw new BadFileError(weightsFile, `layer ${e.layer} ${e.projection} lacks its lora_A or lora_B`);
-      const [out, inF] = projectionShape(model.config, e.projection);
+    for (const [path, e] of found) {
+      if (!e.A || !e.B) throw new BadFileError(weightsFile, `${path} lacks its lora_A or lora_B`);
+      const [out, inF] = modules.get(path)!.shape;
       const a = file.entries.get(e.A)!.shape;
       const b = file.entries.get(e.B)!.shape;
       if (a[0] !== r || a[1] !== inF || b[0] !== out || b[1] !== r) {
@@ -178,15 +183,14 @@ export function loadAdapter(model: LlamaModel, dir: string): { r: number; alpha:
     applyLora(model, { r, alpha, dropout: Number(config.lora_dropout ?? 0), targetModules: targets });
     // applyLora put adapters on every layer; keep only those the file has.
     for (const [module, adapter] of model.adapters) {
-      const m = /^model\.layers\.(\d+)\..*\.(\w+)$/.exec(module)!;
-      if (!found.has(`${m[1]}.${m[2]}`)) {
+      if (!found.has(module)) {
         adapter.dispose();
         model.adapters.delete(module);
       }
     }
     for (const layer of loraLayers(model)) {
+      const entry = found.get(layer.module)!;
       for (const [name, variable] of layer.variables()) {
-        const entry = found.get(keyOf(layer))!;
         const raw = file.read(name.endsWith('lora_A.weight') ? entry.A! : entry.B!);
         const value = tf.tensor(raw.data as Float32Array, raw.shape, 'float32');
         variable.assign(value);
@@ -197,9 +201,4 @@ export function loadAdapter(model: LlamaModel, dir: string): { r: number; alpha:
   } finally {
     file.close();
   }
-}
-
-function keyOf(layer: LoraLayer): string {
-  const m = /^model\.layers\.(\d+)\..*\.(\w+)$/.exec(layer.module)!;
-  return `${m[1]}.${m[2]}`;
 }

@@ -1,5 +1,5 @@
 import { BadFlagError, Rng, tf } from '@introdl/core';
-import { PROJECTIONS, type Projection, projectionModule, projectionShape } from '../model/config.js';
+import { ALL_PROJECTIONS, linearModules, type Projection } from '../model/config.js';
 import type { ForwardOptions, LinearAdapter, LlamaModel } from '../model/llama.js';
 
 /** LoRA hyper-parameters, PEFT's names in camelCase. Defaults are PEFT's (alpha 8, dropout 0). */
@@ -78,17 +78,31 @@ export class LoraLayer implements LinearAdapter {
   }
 }
 
-/** Parses `q,k,v,o,gate,up,down` (short or PEFT names, or `all`) into projections. */
+/** Module names other libraries use for a role (LFM2's PEFT configs name w1/w2/w3 and out_proj). */
+const TARGET_ALIASES: Record<string, Projection> = {
+  w1: 'gate_proj',
+  w3: 'up_proj',
+  w2: 'down_proj',
+  out_proj: 'o_proj',
+  conv_out: 'conv_out_proj',
+};
+
+/**
+ * Parses `q,k,v,o,gate,up,down` (short or PEFT names, LFM2's w1/w2/w3 and `in` / `conv_out` for
+ * its convolution blocks) or `all` into projection roles.
+ */
 export function parseTargets(value: string): Projection[] {
-  if (value.trim() === 'all') return [...PROJECTIONS];
+  if (value.trim() === 'all') return [...ALL_PROJECTIONS];
   const out: Projection[] = [];
   for (const raw of value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const name = (raw.endsWith('_proj') ? raw : `${raw}_proj`) as Projection;
-    if (!PROJECTIONS.includes(name)) {
-      throw new BadFlagError(`unknown LoRA target "${raw}": use any of q, k, v, o, gate, up, down (or all)`);
+    const name = TARGET_ALIASES[raw] ?? ((raw.endsWith('_proj') ? raw : `${raw}_proj`) as Projection);
+    if (!(ALL_PROJECTIONS as readonly string[]).includes(name)) {
+      throw new BadFlagError(
+        `unknown LoRA target "${raw}": use any of q, k, v, o, gate, up, down, in, conv_out (or all)`,
+      );
     }
     if (!out.includes(name)) out.push(name);
   }
@@ -108,12 +122,11 @@ export function applyLora(model: LlamaModel, options: LoraOptions): void {
   if (model.adapters.size > 0)
     throw new BadFlagError('the model already has LoRA adapters; remove or merge them first');
   const rng = new Rng(options.seed ?? 0);
-  for (let l = 0; l < model.config.numLayers; l++) {
-    for (const p of options.targetModules) {
-      const [out, inF] = projectionShape(model.config, p);
-      const module = projectionModule(l, p);
-      model.adapters.set(module, new LoraLayer(module, inF, out, options.r, options.alpha ?? 8, dropout, rng));
-    }
+  const wanted = new Set(options.targetModules);
+  for (const { module, role, shape } of linearModules(model.config)) {
+    if (!wanted.has(role)) continue;
+    const [out, inF] = shape;
+    model.adapters.set(module, new LoraLayer(module, inF, out, options.r, options.alpha ?? 8, dropout, rng));
   }
 }
 
@@ -134,9 +147,10 @@ export function mergeLora(model: LlamaModel): void {
   for (const a of loraLayers(model)) {
     if (a.merged) continue;
     const name = `${a.module}.weight`;
+    // A packed (16-bit) weight becomes float32: rounding the merged weight back would lose the update.
     model.setWeight(
       name,
-      tf.tidy(() => tf.add(model.weight(name), a.deltaWeight())),
+      tf.tidy(() => tf.add(model.floatWeight(name), a.deltaWeight())),
     );
     a.merged = true;
   }
@@ -149,7 +163,7 @@ export function unmergeLora(model: LlamaModel): void {
     const name = `${a.module}.weight`;
     model.setWeight(
       name,
-      tf.tidy(() => tf.sub(model.weight(name), a.deltaWeight())),
+      tf.tidy(() => tf.sub(model.floatWeight(name), a.deltaWeight())),
     );
     a.merged = false;
   }

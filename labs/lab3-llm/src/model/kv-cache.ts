@@ -1,21 +1,31 @@
 import { tf } from '@introdl/core';
 
 /**
- * Keys and values of the positions seen so far, per layer, so that generating one more token costs
- * one position's work instead of re-running the whole prefix. Each layer holds [batch, kvHeads, S, d].
+ * What a decoder remembers of the positions seen so far, per layer, so that generating one more
+ * token costs one position's work instead of re-running the whole prefix: keys and values of
+ * attention layers ([batch, kvHeads, S, d]) and, for LFM2's convolution layers, the last
+ * kernel − 1 inputs of the convolution ([batch, kernel − 1, hidden]).
  */
 export class KVCache {
   private readonly keys: (tf.Tensor4D | undefined)[];
   private readonly values: (tf.Tensor4D | undefined)[];
+  private readonly conv: (tf.Tensor3D | undefined)[];
+  private seen = 0;
 
   constructor(readonly numLayers: number) {
     this.keys = new Array(numLayers).fill(undefined);
     this.values = new Array(numLayers).fill(undefined);
+    this.conv = new Array(numLayers).fill(undefined);
   }
 
   /** Positions stored (the position of the next token). */
   get length(): number {
-    return this.keys[0]?.shape[2] ?? 0;
+    return this.seen;
+  }
+
+  /** Records that a forward pass stored `n` more positions (the model calls this after its layers). */
+  advance(n: number): void {
+    this.seen += n;
   }
 
   /**
@@ -34,16 +44,30 @@ export class KVCache {
     return { k: newK, v: newV };
   }
 
+  /** The convolution inputs kept for `layer`, or undefined before the first pass. */
+  convState(layer: number): tf.Tensor3D | undefined {
+    return this.conv[layer];
+  }
+
+  /** Replaces the kept convolution inputs of `layer` (kept out of tf.tidy). */
+  setConvState(layer: number, state: tf.Tensor3D): void {
+    const old = this.conv[layer];
+    this.conv[layer] = tf.keep(state.clone());
+    old?.dispose();
+  }
+
   /** Bytes held (float32). */
   bytes(): number {
     let n = 0;
-    for (const t of [...this.keys, ...this.values]) n += t ? t.size * 4 : 0;
+    for (const t of [...this.keys, ...this.values, ...this.conv]) n += t ? t.size * 4 : 0;
     return n;
   }
 
   dispose(): void {
-    for (const t of [...this.keys, ...this.values]) t?.dispose();
+    for (const t of [...this.keys, ...this.values, ...this.conv]) t?.dispose();
     this.keys.fill(undefined);
     this.values.fill(undefined);
+    this.conv.fill(undefined);
+    this.seen = 0;
   }
 }

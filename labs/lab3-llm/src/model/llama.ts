@@ -1,7 +1,10 @@
-import { BadShapeError, type Rng, type Trainable, tf } from '@introdl/core';
-import { expectedWeights, type LlamaConfig, PROJECTIONS, type Projection, projectionModule } from './config.js';
+import { BadShapeError, Rng, type Trainable, tf } from '@introdl/core';
+import { checkpointed } from './checkpoint.js';
+import { ALL_PROJECTIONS, type LayerType, type LlamaConfig, layerType, type Projection } from './config.js';
 import type { KVCache } from './kv-cache.js';
-import { ropeTables } from './rope.js';
+import { expectedWeights, finalNormName, type LayerNames, layerNames } from './layout.js';
+import { PackedWeight, packedGather, packedLinear } from './packed.js';
+import { layerRope, type RopeParams, ropeTables } from './rope.js';
 
 /** How a forward pass is run. */
 export interface ForwardOptions {
@@ -13,6 +16,22 @@ export interface ForwardOptions {
   rng?: Rng;
   /** Only compute the logits of the last position (generation: saves the big vocabulary matmul). */
   lastPositionOnly?: boolean;
+  /**
+   * Gradient checkpointing: keep only each layer's input and recompute the layer in the backward
+   * pass (about a third more compute, a fraction of the activation memory). Ignored with a cache.
+   */
+  checkpoint?: boolean;
+  /** Several sequences packed in each row: tokens attend only within their own sequence. */
+  packing?: PackedRows;
+}
+
+/**
+ * Where each token of a packed [B, T] batch belongs: its sequence (segment) and its position in
+ * that sequence, both [B·T] row-major. Padding can be a segment of its own.
+ */
+export interface PackedRows {
+  segments: Int32Array;
+  positions: Int32Array;
 }
 
 /**
@@ -27,21 +46,44 @@ export interface LinearAdapter {
   dispose(): void;
 }
 
+/** A base weight: a float32 tensor, or a 16-bit packed matrix (see packed.ts). */
+export type BaseWeight = tf.Tensor | PackedWeight;
+
+/** Per-forward-pass tables: rotary cos/sin for the positions, and attention masks. */
+interface StepContext {
+  B: number;
+  T: number;
+  start: number;
+  rope(l: number): { cos: tf.Tensor4D; sin: tf.Tensor4D };
+  mask(type: LayerType, rep: number, keys: number): tf.Tensor | undefined;
+  /** LFM2 with packing: for tap k (reaching back kernel − 1 − k positions), 1 where it stays in the sequence. */
+  convValid(k: number, kernel: number): tf.Tensor | undefined;
+}
+
+const NEG = -1e9;
+
 /**
- * A Llama-family decoder (Llama 2/3, Mistral, Qwen2, llama2.c) in TensorFlow.js:
- * token embedding → N × [RMSNorm → grouped-query attention with rotary embeddings → residual →
- * RMSNorm → SwiGLU MLP → residual] → RMSNorm → output projection (tied to the embedding or not).
+ * A decoder-only transformer in TensorFlow.js: Llama 2/3, Mistral, Qwen2/3, SmolLM2, Gemma 1/2/3
+ * (text) and LFM2, plus llama2.c checkpoints. token embedding (× Gemma's √hidden) → N layers →
+ * RMSNorm → output projection (tied or not, Gemma 2's soft-capping). A layer is
+ * [RMSNorm → mixing → (Gemma: RMSNorm) → residual] then [RMSNorm → gated MLP (SwiGLU or GeGLU) →
+ * (Gemma: RMSNorm) → residual], where mixing is grouped-query attention with rotary embeddings
+ * (optionally per-head q/k norms, a sliding window, score soft-capping) or LFM2's short causal
+ * convolution.
  *
- * Weights are plain tensors in Hugging Face's names and PyTorch's [out, in] layout, with q and k in
- * the rotate-half order (the llama2.c loader permutes them). They are frozen: the only trainable
- * variables are those of the adapters (LoRA) attached to projections.
+ * Weights are in Hugging Face's names and PyTorch's [out, in] layout (layout.ts), with q and k in
+ * the rotate-half order (the llama2.c loader permutes them), as float32 tensors or 16-bit packed
+ * matrices. They are frozen: the only trainable variables are those of the adapters (LoRA).
  */
 export class LlamaModel implements Trainable {
-  private readonly weights: Map<string, tf.Tensor>;
+  private readonly weights: Map<string, BaseWeight>;
   /** Adapters by module path, e.g. `model.layers.0.self_attn.q_proj`. */
   readonly adapters = new Map<string, LinearAdapter>();
-  private rope?: { n: number; cos: tf.Tensor2D; sin: tf.Tensor2D };
+  private readonly ropes = new Map<string, { n: number; cos: tf.Tensor2D; sin: tf.Tensor2D }>();
   private readonly masks = new Map<string, tf.Tensor>();
+  private readonly names: LayerNames[];
+  /** Tables of the last checkpointed pass, kept until its backward pass is over (freed by the next pass). */
+  private retained: tf.Tensor[] = [];
 
   /**
    * @param weights every tensor of {@link expectedWeights}; the model takes ownership.
@@ -49,30 +91,47 @@ export class LlamaModel implements Trainable {
    */
   constructor(
     readonly config: LlamaConfig,
-    weights: Map<string, tf.Tensor>,
+    weights: Map<string, BaseWeight>,
   ) {
     for (const [name, shape] of expectedWeights(config)) {
       const t = weights.get(name);
       if (!t) throw new BadShapeError(`weight ${name}`, shape, []);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new BadShapeError(`weight ${name}`, shape, t.shape);
+        throw new BadShapeError(`weight ${name}`, shape, [...t.shape]);
       }
     }
     this.weights = weights;
+    this.names = Array.from({ length: config.numLayers }, (_, l) => layerNames(config, l));
   }
 
-  /** A base weight by its Hugging Face name. */
+  /** A float32 base weight by its Hugging Face name (see {@link floatWeight} for packed ones). */
   weight(name: string): tf.Tensor {
+    const t = this.weights.get(name);
+    if (!t) throw new Error(`no weight ${name}`);
+    if (t instanceof PackedWeight) {
+      throw new Error(`weight ${name} is stored in ${t.kind}; use floatWeight() for a float32 copy`);
+    }
+    return t;
+  }
+
+  /** The stored form of a base weight: a float32 tensor or a packed 16-bit matrix. */
+  storedWeight(name: string): BaseWeight {
     const t = this.weights.get(name);
     if (!t) throw new Error(`no weight ${name}`);
     return t;
   }
 
-  /** Replaces a base weight (merging LoRA); the old tensor is disposed. */
+  /** A float32 copy of a base weight, packed or not; the caller disposes it. */
+  floatWeight(name: string): tf.Tensor {
+    const t = this.storedWeight(name);
+    return t instanceof PackedWeight ? t.dequantize() : t.clone();
+  }
+
+  /** Replaces a base weight (merging LoRA; a packed weight becomes float32); the old one is disposed. */
   setWeight(name: string, value: tf.Tensor): void {
-    const old = this.weight(name);
+    const old = this.storedWeight(name);
     if (old.shape.some((d, i) => d !== value.shape[i]))
-      throw new BadShapeError(`weight ${name}`, old.shape, value.shape);
+      throw new BadShapeError(`weight ${name}`, [...old.shape], value.shape);
     this.weights.set(name, tf.keep(value));
     old.dispose();
   }
@@ -98,52 +157,50 @@ export class LlamaModel implements Trainable {
     return { base, adapters };
   }
 
-  /** Bytes the weights take in memory (float32). */
+  /** Bytes the weights take in memory (packed weights two per value, the rest four). */
   bytes(): number {
-    const { base, adapters } = this.parameterCount();
-    return (base + adapters) * 4;
+    let n = 0;
+    for (const t of this.weights.values()) n += t instanceof PackedWeight ? t.bytes : t.size * 4;
+    for (const v of this.variables().values()) n += v.size * 4;
+    return n;
   }
 
-  /** The projections present in every layer, for LoRA targets. */
-  static readonly projections: readonly Projection[] = PROJECTIONS;
+  /** The projections present in every Llama-family layer, for LoRA targets. */
+  static readonly projections: readonly Projection[] = ALL_PROJECTIONS;
 
-  /** cos/sin [n, d] for positions [0, n), grown on demand and kept. */
-  private ropeFor(end: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
-    if (!this.rope || this.rope.n < end) {
-      const n = Math.max(end, Math.min(this.config.maxPositions, 256), (this.rope?.n ?? 0) * 2);
-      const { cos, sin } = ropeTables(this.config, 0, n);
-      this.rope?.cos.dispose();
-      this.rope?.sin.dispose();
-      const d = this.config.headDim;
-      this.rope = { n, cos: tf.keep(tf.tensor2d(cos, [n, d])), sin: tf.keep(tf.tensor2d(sin, [n, d])) };
+  /** cos/sin [n, d] of a rotary parameter set for positions [0, n), grown on demand and kept. */
+  private ropeTable(params: RopeParams, end: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+    const key = `${params.ropeTheta}:${JSON.stringify(params.ropeScaling ?? null)}`;
+    let table = this.ropes.get(key);
+    if (!table || table.n < end) {
+      const n = Math.max(end, Math.min(this.config.maxPositions, 256), (table?.n ?? 0) * 2);
+      const { cos, sin } = ropeTables(params, 0, n);
+      table?.cos.dispose();
+      table?.sin.dispose();
+      const d = params.headDim;
+      table = { n, cos: tf.keep(tf.tensor2d(cos, [n, d])), sin: tf.keep(tf.tensor2d(sin, [n, d])) };
+      this.ropes.set(key, table);
     }
-    return this.rope;
-  }
-
-  /** x [B, T, heads, d] rotated for positions start..start+T (rotate-half convention). */
-  private applyRope(x: tf.Tensor4D, start: number): tf.Tensor4D {
-    const [, T, , d] = x.shape;
-    const table = this.ropeFor(start + T);
-    const cos = table.cos.slice([start, 0], [T, d]).reshape([1, T, 1, d]);
-    const sin = table.sin.slice([start, 0], [T, d]).reshape([1, T, 1, d]);
-    const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, d / 2]);
-    const x2 = x.slice([0, 0, 0, d / 2], [-1, -1, -1, d / 2]);
-    const rotated = tf.concat([tf.neg(x2), x1], 3);
-    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+    return table;
   }
 
   /**
    * The additive causal mask for the grouped layout: rows are (group member, query) pairs, i.e.
-   * `rep * T` rows, and query t (absolute position start + t) sees keys 0..start + t.
+   * `rep * T` rows, and query t (absolute position start + t) sees keys 0..start + t, or only the
+   * last `window` of them.
    */
-  private causalMask(rep: number, T: number, start: number): tf.Tensor {
-    const key = `${rep}:${T}:${start}`;
+  private causalMask(rep: number, T: number, start: number, window?: number): tf.Tensor {
+    const key = `${rep}:${T}:${start}:${window ?? ''}`;
     let m = this.masks.get(key);
     if (!m) {
       const S = start + T;
       const data = new Float32Array(rep * T * S);
       for (let r = 0; r < rep; r++)
-        for (let t = 0; t < T; t++) for (let s = start + t + 1; s < S; s++) data[(r * T + t) * S + s] = -1e9;
+        for (let t = 0; t < T; t++) {
+          const q = start + t;
+          for (let s = 0; s < S; s++)
+            if (s > q || (window !== undefined && q - s >= window)) data[(r * T + t) * S + s] = NEG;
+        }
       m = tf.keep(tf.tensor2d(data, [rep * T, S]));
       if (this.masks.size > 16) {
         const first = this.masks.keys().next().value as string;
@@ -155,56 +212,250 @@ export class LlamaModel implements Trainable {
     return m;
   }
 
-  /** x [n, in] through a projection (plus its bias and its adapter's update). */
-  private project(x: tf.Tensor2D, layer: number, projection: Projection, options: ForwardOptions): tf.Tensor2D {
-    const module = projectionModule(layer, projection);
-    let y = tf.matMul(x, this.weight(`${module}.weight`), false, true);
+  /** Masks of packed rows: [B, 1, rep·T, T], a token sees earlier tokens of its own sequence. */
+  private static packedMask(p: PackedRows, B: number, T: number, rep: number, window?: number): tf.Tensor {
+    const data = new Float32Array(B * rep * T * T);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++) {
+        const st = p.segments[b * T + t];
+        const pt = p.positions[b * T + t];
+        for (let s = 0; s < T; s++) {
+          const ok =
+            s <= t && p.segments[b * T + s] === st && (window === undefined || pt - p.positions[b * T + s] < window);
+          if (!ok) for (let r = 0; r < rep; r++) data[((b * rep + r) * T + t) * T + s] = NEG;
+        }
+      }
+    return tf.tensor4d(data, [B, 1, rep * T, T]);
+  }
+
+  /** Rotary tables, masks and packing helpers of one pass, kept past it when the pass is checkpointed. */
+  private stepContext(B: number, T: number, start: number, options: ForwardOptions): StepContext {
+    const keep = options.checkpoint === true && !options.cache;
+    const hold = <X extends tf.Tensor>(t: X): X => {
+      if (keep) {
+        tf.keep(t);
+        this.retained.push(t);
+      }
+      return t;
+    };
+    const ropeMemo = new Map<string, { cos: tf.Tensor4D; sin: tf.Tensor4D }>();
+    const maskMemo = new Map<string, tf.Tensor | undefined>();
+    const convMemo = new Map<number, tf.Tensor>();
+    const packing = options.packing;
+    const d = this.config.headDim;
+    const window = this.config.slidingWindow;
+    return {
+      B,
+      T,
+      start,
+      rope: (l) => {
+        const params = layerRope(this.config, l);
+        const key = `${params.ropeTheta}:${JSON.stringify(params.ropeScaling ?? null)}`;
+        let r = ropeMemo.get(key);
+        if (!r) {
+          if (packing) {
+            const end = Math.max(...packing.positions) + 1;
+            const table = this.ropeTable(params, end);
+            const pos = tf.tensor1d(packing.positions, 'int32');
+            r = {
+              cos: hold(tf.gather(table.cos, pos).reshape([B, T, 1, d])),
+              sin: hold(tf.gather(table.sin, pos).reshape([B, T, 1, d])),
+            };
+          } else {
+            const table = this.ropeTable(params, start + T);
+            r = {
+              cos: hold(table.cos.slice([start, 0], [T, d]).reshape([1, T, 1, d])),
+              sin: hold(table.sin.slice([start, 0], [T, d]).reshape([1, T, 1, d])),
+            };
+          }
+          ropeMemo.set(key, r);
+        }
+        return r;
+      },
+      mask: (type, rep, keys) => {
+        const key = `${type}:${rep}`;
+        if (maskMemo.has(key)) return maskMemo.get(key);
+        const w = type === 'sliding' ? window : undefined;
+        let m: tf.Tensor | undefined;
+        if (packing) m = hold(LlamaModel.packedMask(packing, B, T, rep, w));
+        else if (T > 1 || (w !== undefined && keys > w)) m = this.causalMask(rep, T, start, w);
+        maskMemo.set(key, m);
+        return m;
+      },
+      convValid: (k, kernel) => {
+        if (!packing) return undefined;
+        let v = convMemo.get(k);
+        if (!v) {
+          const back = kernel - 1 - k;
+          const data = new Float32Array(B * T);
+          for (let b = 0; b < B; b++)
+            for (let t = back; t < T; t++)
+              data[b * T + t] = packing.segments[b * T + t - back] === packing.segments[b * T + t] ? 1 : 0;
+          v = hold(tf.tensor3d(data, [B, T, 1]));
+          convMemo.set(k, v);
+        }
+        return v;
+      },
+    };
+  }
+
+  /** x [n, in] through a linear module (plus its bias and its adapter's update). */
+  private project(x: tf.Tensor2D, module: string, options: ForwardOptions): tf.Tensor2D {
+    let y = this.linear(x, `${module}.weight`);
     const bias = this.weights.get(`${module}.bias`);
-    if (bias) y = tf.add(y, bias);
+    if (bias) y = tf.add(y, bias as tf.Tensor);
     const adapter = this.adapters.get(module);
     if (adapter && !adapter.merged) y = tf.add(y, adapter.delta(x, options));
     return y as tf.Tensor2D;
   }
 
-  private rmsnorm(x: tf.Tensor2D, weight: string): tf.Tensor2D {
-    const variance = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, this.config.rmsNormEps))), this.weight(weight)) as tf.Tensor2D;
+  /** x·Wᵀ for a base weight W [out, in], packed or not. */
+  private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    const w = this.storedWeight(name);
+    return w instanceof PackedWeight
+      ? packedLinear(x, w)
+      : (tf.matMul(x, w as tf.Tensor2D, false, true) as tf.Tensor2D);
   }
 
-  /** Attention of T new positions starting at absolute position `start` (the cache length before this pass). */
-  private attention(
-    x: tf.Tensor2D,
-    layer: number,
-    B: number,
-    T: number,
-    start: number,
-    options: ForwardOptions,
-  ): tf.Tensor2D {
+  /** RMSNorm over the last axis: x / √(mean(x²) + ε) · (offset + w), offset 1 for Gemma. */
+  private rmsnorm<X extends tf.Tensor>(x: X, name: string): X {
+    const w = this.weight(`${name}.weight`);
+    const scale = this.config.normOffset ? tf.add(w, this.config.normOffset) : w;
+    const variance = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, this.config.rmsNormEps))), scale) as X;
+  }
+
+  /** x [B, T, heads, d] rotated (rotate-half convention) with the pass's cos/sin. */
+  private static applyRope(x: tf.Tensor4D, rope: { cos: tf.Tensor4D; sin: tf.Tensor4D }): tf.Tensor4D {
+    const d = x.shape[3];
+    const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, d / 2]);
+    const x2 = x.slice([0, 0, 0, d / 2], [-1, -1, -1, d / 2]);
+    const rotated = tf.concat([tf.neg(x2), x1], 3);
+    return tf.add(tf.mul(x, rope.cos), tf.mul(rotated, rope.sin)) as tf.Tensor4D;
+  }
+
+  /** Attention of this pass's T positions (starting at ctx.start) for layer l. */
+  private attention(x: tf.Tensor2D, l: number, ctx: StepContext, options: ForwardOptions): tf.Tensor2D {
     const { numHeads: nh, numKvHeads: nkv, headDim: d } = this.config;
+    const { B, T } = ctx;
+    const names = this.names[l];
     const rep = nh / nkv;
-    const q = this.applyRope(this.project(x, layer, 'q_proj', options).reshape<tf.Tensor4D>([B, T, nh, d]), start);
-    let k = this.applyRope(this.project(x, layer, 'k_proj', options).reshape<tf.Tensor4D>([B, T, nkv, d]), start);
-    let v = this.project(x, layer, 'v_proj', options).reshape<tf.Tensor4D>([B, T, nkv, d]);
-    k = k.transpose([0, 2, 1, 3]);
+    let q = this.project(x, names.linear.q_proj!, options).reshape<tf.Tensor4D>([B, T, nh, d]);
+    let k = this.project(x, names.linear.k_proj!, options).reshape<tf.Tensor4D>([B, T, nkv, d]);
+    let v = this.project(x, names.linear.v_proj!, options).reshape<tf.Tensor4D>([B, T, nkv, d]);
+    if (names.qNorm && names.kNorm) {
+      q = this.rmsnorm(q, names.qNorm);
+      k = this.rmsnorm(k, names.kNorm);
+    }
+    const rope = ctx.rope(l);
+    q = LlamaModel.applyRope(q, rope);
+    k = LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]);
     v = v.transpose([0, 2, 1, 3]);
-    if (options.cache) ({ k, v } = options.cache.append(layer, k, v));
+    if (options.cache) ({ k, v } = options.cache.append(l, k, v));
     // Query heads h = g * rep + r share key/value head g (HF repeat_kv, llama2.c h / kv_mul): group
     // them as [B, nkv, rep * T, d] so one batched matmul per kv head serves all its query heads.
     const qg = q.transpose([0, 2, 1, 3]).reshape([B, nkv, rep * T, d]);
-    let scores = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(d));
-    if (T > 1) scores = tf.add(scores, this.causalMask(rep, T, start));
+    let scores = tf.mul(tf.matMul(qg, k, false, true), this.config.queryScale ?? 1 / Math.sqrt(d));
+    const cap = this.config.attnSoftcap;
+    if (cap) scores = tf.mul(tf.tanh(tf.div(scores, cap)), cap);
+    const mask = ctx.mask(layerType(this.config, l), rep, k.shape[2]);
+    if (mask) scores = tf.add(scores, mask);
     const attended = tf.matMul(tf.softmax(scores), v); // [B, nkv, rep*T, d]
     const merged = attended
       .reshape([B, nh, T, d])
       .transpose([0, 2, 1, 3])
       .reshape([B * T, nh * d]) as tf.Tensor2D;
-    return this.project(merged, layer, 'o_proj', options);
+    return this.project(merged, names.linear.o_proj!, options);
   }
 
-  private mlp(x: tf.Tensor2D, layer: number, options: ForwardOptions): tf.Tensor2D {
-    const gate = this.project(x, layer, 'gate_proj', options);
-    const up = this.project(x, layer, 'up_proj', options);
-    return this.project(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), layer, 'down_proj', options);
+  /**
+   * LFM2's short convolution block: in_proj → (b, c, x) → b·x through a depthwise causal
+   * convolution of `kernel` taps → times c → out_proj. With a cache the last kernel − 1 inputs of
+   * the convolution carry over to the next pass.
+   */
+  private shortConv(x: tf.Tensor2D, l: number, ctx: StepContext, options: ForwardOptions): tf.Tensor2D {
+    const { B, T } = ctx;
+    const H = this.config.hiddenSize;
+    const L = this.config.convKernel ?? 3;
+    const names = this.names[l];
+    const bcx = this.project(x, names.linear.in_proj!, options).reshape([B, T, 3 * H]);
+    const [b, c, xx] = tf.split(bcx, 3, 2) as tf.Tensor3D[];
+    const bx = tf.mul(b, xx) as tf.Tensor3D;
+    const prev = options.cache?.convState(l) ?? tf.zeros([B, L - 1, H]);
+    const full = tf.concat([prev, bx], 1) as tf.Tensor3D; // [B, L-1+T, H]
+    if (options.cache) options.cache.setConvState(l, full.slice([0, T, 0], [B, L - 1, H]));
+    const kernel = this.weight(`${names.conv!}.weight`).reshape([H, L]);
+    let out: tf.Tensor = tf.zeros([B, T, H]);
+    for (let k = 0; k < L; k++) {
+      // tap k multiplies the input kernel − 1 − k positions back
+      let tap = tf.mul(full.slice([0, k, 0], [B, T, H]), kernel.slice([0, k], [H, 1]).reshape([H]));
+      const valid = ctx.convValid(k, L);
+      if (valid) tap = tf.mul(tap, valid);
+      out = tf.add(out, tap);
+    }
+    const bias = this.weights.get(`${names.conv!}.bias`);
+    if (bias) out = tf.add(out, bias as tf.Tensor);
+    const y = tf.mul(c, out).reshape([B * T, H]) as tf.Tensor2D;
+    return this.project(y, names.linear.conv_out_proj!, options);
+  }
+
+  private mlp(x: tf.Tensor2D, l: number, options: ForwardOptions): tf.Tensor2D {
+    const names = this.names[l].linear;
+    const gate = this.project(x, names.gate_proj!, options);
+    const up = this.project(x, names.up_proj!, options);
+    let act: tf.Tensor;
+    if (this.config.hiddenAct === 'gelu_tanh') {
+      // GELU, tanh approximation (PyTorch's gelu(approximate="tanh")): ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+      const inner = tf.mul(tf.add(gate, tf.mul(tf.pow(gate, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+      act = tf.mul(tf.mul(gate, 0.5), tf.add(tf.tanh(inner), 1));
+    } else {
+      act = tf.mul(gate, tf.sigmoid(gate));
+    }
+    return this.project(tf.mul(act, up) as tf.Tensor2D, names.down_proj!, options);
+  }
+
+  /** One decoder layer on h [B·T, hidden]. */
+  private layer(h: tf.Tensor2D, l: number, ctx: StepContext, options: ForwardOptions): tf.Tensor2D {
+    const names = this.names[l];
+    const x = this.rmsnorm(h, names.inputNorm);
+    let mixed =
+      layerType(this.config, l) === 'conv' ? this.shortConv(x, l, ctx, options) : this.attention(x, l, ctx, options);
+    if (names.postMixNorm) mixed = this.rmsnorm(mixed, names.postMixNorm);
+    const h1 = tf.add(h, mixed) as tf.Tensor2D;
+    let f = this.mlp(this.rmsnorm(h1, names.ffnNorm), l, options);
+    if (names.postFfnNorm) f = this.rmsnorm(f, names.postFfnNorm);
+    return tf.add(h1, f) as tf.Tensor2D;
+  }
+
+  /** Trainable variables of layer l's adapters. */
+  private layerVariables(l: number): tf.Variable[] {
+    const prefix = `model.layers.${l}.`;
+    const out: tf.Variable[] = [];
+    for (const [module, a] of this.adapters)
+      if (module.startsWith(prefix) && !a.merged) out.push(...a.variables().values());
+    return out;
+  }
+
+  /** Token embeddings [B·T, hidden] (Gemma scales them by √hidden). */
+  private embed(ids: tf.Tensor2D): tf.Tensor2D {
+    const table = this.storedWeight('model.embed_tokens.weight');
+    const flat = ids.flatten() as tf.Tensor1D;
+    let h =
+      table instanceof PackedWeight
+        ? packedGather(table, flat)
+        : (tf.gather(table as tf.Tensor2D, flat) as tf.Tensor2D);
+    if (this.config.embedScale) h = tf.mul(h, this.config.embedScale);
+    return h;
+  }
+
+  /** Rows of the embedding table as float32 (row-major), whatever its storage. */
+  embeddingRows(rows: number[]): Float32Array {
+    return tf.tidy(() => {
+      const table = this.storedWeight('model.embed_tokens.weight');
+      const ids = tf.tensor1d(rows, 'int32');
+      const out = table instanceof PackedWeight ? packedGather(table, ids) : tf.gather(table as tf.Tensor2D, ids);
+      return out.dataSync() as Float32Array;
+    });
   }
 
   /**
@@ -215,16 +466,29 @@ export class LlamaModel implements Trainable {
   forward(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
     const [B, T] = ids.shape;
     const start = options.cache?.length ?? 0;
-    if (start + T > this.config.maxPositions) {
-      throw new BadShapeError('sequence', `at most ${this.config.maxPositions} positions`, [start + T]);
+    const end = options.packing ? Math.max(...options.packing.positions) + 1 : start + T;
+    if (end > this.config.maxPositions) {
+      throw new BadShapeError('sequence', `at most ${this.config.maxPositions} positions`, [end]);
     }
-    return tf.tidy(() => {
-      let h = tf.gather(this.weight('model.embed_tokens.weight'), ids.flatten()) as tf.Tensor2D;
+    if (options.packing && (options.cache || options.packing.segments.length !== B * T)) {
+      throw new Error('packed rows need one segment and position per token, and no cache');
+    }
+    tf.dispose(this.retained);
+    this.retained = [];
+    const result = tf.tidy(() => {
+      const ctx = this.stepContext(B, T, start, options);
+      let h = this.embed(ids);
+      const checkpoint = options.checkpoint === true && !options.cache;
       for (let l = 0; l < this.config.numLayers; l++) {
-        const a = this.attention(this.rmsnorm(h, `model.layers.${l}.input_layernorm.weight`), l, B, T, start, options);
-        h = tf.add(h, a);
-        const m = this.mlp(this.rmsnorm(h, `model.layers.${l}.post_attention_layernorm.weight`), l, options);
-        h = tf.add(h, m);
+        if (checkpoint) {
+          // The recomputation must draw the same dropout masks: seed the layer from outside.
+          const seed = options.rng?.seed();
+          const run = (x: tf.Tensor2D) =>
+            this.layer(x, l, ctx, { ...options, rng: seed === undefined ? undefined : new Rng(seed) });
+          h = checkpointed(run, h, this.layerVariables(l));
+        } else {
+          h = this.layer(h, l, ctx, options);
+        }
       }
       let rows = T;
       if (options.lastPositionOnly && T > 1) {
@@ -234,10 +498,15 @@ export class LlamaModel implements Trainable {
           .reshape([B, -1]);
         rows = 1;
       }
-      const final = this.rmsnorm(h, 'model.norm.weight');
+      const final = this.rmsnorm(h, finalNormName(this.config).replace(/\.weight$/, ''));
       const head = this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-      return tf.matMul(final, this.weight(head), false, true).reshape([B, rows, this.config.vocabSize]) as tf.Tensor3D;
+      let logits: tf.Tensor = this.linear(final, head);
+      const cap = this.config.finalSoftcap;
+      if (cap) logits = tf.mul(tf.tanh(tf.div(logits, cap)), cap);
+      return logits.reshape([B, rows, this.config.vocabSize]) as tf.Tensor3D;
     });
+    options.cache?.advance(T);
+    return result;
   }
 
   /** Frees every tensor: weights, adapters, tables. */
@@ -246,10 +515,11 @@ export class LlamaModel implements Trainable {
     this.weights.clear();
     for (const a of this.adapters.values()) a.dispose();
     this.adapters.clear();
-    this.rope?.cos.dispose();
-    this.rope?.sin.dispose();
-    this.rope = undefined;
+    for (const r of this.ropes.values()) tf.dispose([r.cos, r.sin]);
+    this.ropes.clear();
     for (const m of this.masks.values()) m.dispose();
     this.masks.clear();
+    tf.dispose(this.retained);
+    this.retained = [];
   }
 }

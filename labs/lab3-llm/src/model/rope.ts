@@ -1,4 +1,4 @@
-import type { LlamaConfig } from './config.js';
+import { type LlamaConfig, layerType } from './config.js';
 
 /**
  * Rotary position embeddings. Both llama2.c (run.c) and Hugging Face compute the angles in single
@@ -8,8 +8,22 @@ import type { LlamaConfig } from './config.js';
 
 const f = Math.fround;
 
+/** What the rotary embedding of a layer depends on. */
+export type RopeParams = Pick<LlamaConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>;
+
+/**
+ * The rotary parameters of layer `l`: Gemma 3's sliding layers use their own base (10,000) and no
+ * scaling, its global layers rope_theta with rope_scaling; every other model has one set.
+ */
+export function layerRope(config: LlamaConfig, l: number): RopeParams {
+  if (layerType(config, l) === 'sliding' && config.localRopeTheta !== undefined) {
+    return { headDim: config.headDim, ropeTheta: config.localRopeTheta };
+  }
+  return config;
+}
+
 /** The d/2 inverse frequencies of a head of size d, with Hugging Face's rope scaling applied. */
-export function inverseFrequencies(config: LlamaConfig): Float32Array {
+export function inverseFrequencies(config: RopeParams): Float32Array {
   const d = config.headDim;
   const out = new Float32Array(d / 2);
   for (let j = 0; j < d / 2; j++) out[j] = f(1 / f(config.ropeTheta ** f((2 * j) / d)));
@@ -42,7 +56,7 @@ export function ropeAngle(position: number, invFreq: number): number {
  * cos and sin tables for positions [start, start + n), each [n, d] in the rotate-half layout
  * (frequency j at columns j and j + d/2), as Hugging Face's LlamaRotaryEmbedding builds them.
  */
-export function ropeTables(config: LlamaConfig, start: number, n: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(config: RopeParams, start: number, n: number): { cos: Float32Array; sin: Float32Array } {
   const inv = inverseFrequencies(config);
   const d = config.headDim;
   const half = d / 2;
