@@ -39,6 +39,13 @@ function samePads(size: number, kernel: number, stride: number, dilation: number
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** A built layer's input shape without the batch axis. */
+function layerInputShape(layer: tf.layers.Layer): number[] {
+  const input = layer.input as tf.SymbolicTensor | tf.SymbolicTensor[];
+  const shape = (Array.isArray(input) ? input[0] : input).shape;
+  return shape.slice(1) as number[];
+}
+
 function floats(t: tf.Tensor): Float32Array {
   return Float32Array.from(t.dataSync() as Float32Array);
 }
@@ -95,7 +102,7 @@ export function appendLayersModel(g: OnnxGraph, model: tf.LayersModel, input: st
     const where = `layer ${index} (${kind} ${layer.name})`;
     const weights = layer.getWeights();
     const name = (w: string) => `${prefix}.layers.${index}.${w}`;
-    const inputShape = ((layer as unknown as { inputShape: (number | null)[] }).inputShape ?? []).slice(1) as number[];
+    const inputShape = layerInputShape(layer);
     if (config.dataFormat && config.dataFormat !== 'channelsLast')
       throw new IntrodlError(`${where}: only channels-last layers are exported`);
     switch (kind) {
