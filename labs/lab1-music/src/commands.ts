@@ -13,6 +13,8 @@ import { corpusStats, describeStats } from './actions/data-stats.js';
 import { runEvaluate } from './actions/evaluate-run.js';
 import { runGenerate, sampleSongs } from './actions/generate-run.js';
 import { runIntro } from './actions/intro-run.js';
+import { exportCommand } from './export/command.js';
+import { runGenerateOnnx } from './export/generate-onnx.js';
 import { loadMusicModel } from './model/checkpoint.js';
 import { COURSE_MODEL, MusicModel } from './model/music-model.js';
 import type { TrainingPreset } from './train/presets.js';
@@ -186,9 +188,15 @@ const generate: CommandSpec = {
     { flags: '--length <n>', description: 'characters to generate', default: '1000' },
     { flags: '--temperature <x>', description: 'sampling temperature (lower is more conservative)', default: '1.0' },
     { flags: '--sample-rate <hz>', description: 'sample rate of the .wav files', default: '22050' },
+    {
+      flags: '--runtime <name>',
+      description: 'tfjs, or onnx: --checkpoint is then a folder from `introdl lab1 export`, run in onnxruntime-node',
+      default: 'tfjs',
+      choices: ['tfjs', 'onnx'],
+    },
   ],
   async run({ options, context }) {
-    const result = await runGenerate({
+    const result = await (options.runtime === 'onnx' ? runGenerateOnnx : runGenerate)({
       checkpoint: requireCheckpoint(options),
       start: (options.start as string).replace(/\\n/g, '\n'),
       length: intOption(options, 'length', 1000),
@@ -277,5 +285,5 @@ const intro: CommandSpec = {
 export const commands: CommandGroup = {
   name: 'lab1',
   description: 'Lab 1: the framework intro and music generation with an LSTM',
-  commands: [intro, data, model, train, generate, evaluate],
+  commands: [intro, data, model, train, generate, evaluate, exportCommand],
 };

@@ -1,7 +1,7 @@
 import { Rng, RunFolder, useBackendForSampling, writeFileAtomic } from '@introdl/core';
 import { extractSongSnippets } from '../data/songs.js';
 import { LAB, type LoadedMusicModel, loadMusicModel } from '../model/checkpoint.js';
-import { generateText } from '../model/generate.js';
+import { type Generated, type GenerateOptions, generateText } from '../model/generate.js';
 import { checkAndWriteSongs, type SongsReport, songsMarkdown, writeReport } from './songs-report.js';
 
 /** Options of {@link runGenerate}. */
@@ -82,6 +82,8 @@ export interface SampleSongsOptions {
   seed: number;
   sampleRate?: number;
   stream?: (text: string) => void;
+  /** Generates with another runtime (an ONNX export) instead of `loaded.model`. */
+  generate?: (options: GenerateOptions) => Promise<Generated>;
 }
 
 /**
@@ -91,19 +93,16 @@ export interface SampleSongsOptions {
  * a fresh training run already has songs to listen to.
  */
 export async function sampleSongs(
-  loaded: LoadedMusicModel,
+  loaded: Pick<LoadedMusicModel, 'dir' | 'step'> & Partial<LoadedMusicModel>,
   run: Pick<RunFolder, 'dir' | 'output'>,
   options: SampleSongsOptions,
 ): Promise<Omit<GenerateRunSummary, 'dir'> & { chars: number }> {
   const { start, length, temperature, seed } = options;
   options.stream?.(start);
-  const generated = generateText(loaded.model, loaded.vocab, {
-    start,
-    length,
-    temperature,
-    rng: new Rng(seed),
-    onChar: options.stream,
-  });
+  const textOptions = { start, length, temperature, rng: new Rng(seed), onChar: options.stream };
+  const generated = options.generate
+    ? await options.generate(textOptions)
+    : generateText(loaded.model as LoadedMusicModel['model'], loaded.vocab as LoadedMusicModel['vocab'], textOptions);
   options.stream?.('\n');
   await writeFileAtomic(run.output('generated.txt'), generated.text);
   const songs = extractSongSnippets(generated.text);
