@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { checkOnnxFiles, maxRelativeDifference, pythonWithOnnx, Rng, tf } from '@introdl/core';
+import {
+  checkOnnxFiles,
+  createOnnxSession,
+  floatTensor,
+  maxRelativeDifference,
+  pythonWithOnnx,
+  Rng,
+  tf,
+} from '@introdl/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectImages } from '../src/detect/detect-images.js';
 import { trainDigits } from '../src/digits/train.js';
@@ -87,14 +95,13 @@ describe('lab2 export --format onnx', () => {
 
   it("the DB-VAE encoder gives the tfjs encoder's mu and logsigma", async () => {
     const tfjs = loadModel(checkpoints.dbvae);
-    const { InferenceSession, Tensor } = await import('onnxruntime-node');
-    const session = await InferenceSession.create(path.join(exports.dbvae, 'encoder.onnx'));
+    const session = await createOnnxSession(path.join(exports.dbvae, 'encoder.onnx'));
     const x = randomImages(3, [64, 64, 3], 12);
     const want = tf.tidy(() => {
       const e = tfjs.dbvae!.encode(tf.tensor4d(x, [3, 64, 64, 3]));
       return { mu: e.mu.dataSync(), logsigma: e.logsigma.dataSync() };
     });
-    const out = await session.run({ images: new Tensor('float32', x, [3, 64, 64, 3]) });
+    const out = await session.run({ images: await floatTensor(x, [3, 64, 64, 3]) });
     expect(out.mu.dims).toEqual([3, 8]);
     expect(maxRelativeDifference(out.mu.data as Float32Array, want.mu)).toBeLessThanOrEqual(1e-4);
     expect(maxRelativeDifference(out.logsigma.data as Float32Array, want.logsigma)).toBeLessThanOrEqual(1e-4);
