@@ -167,15 +167,14 @@ const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--variants' &&
 for (const variant of variants) {
   const env = VARIANTS[variant]?.env;
   if (!env) throw new Error(`unknown variant ${variant}: use ${Object.keys(VARIANTS).join(', ')}`);
-  const child = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), ...passOn, '--child', variant],
-    {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    },
-  );
+  // From source, through tsx; bundled for a GPU host (bench/gpu.sh), the .mjs runs as it is.
+  const self = fileURLToPath(import.meta.url);
+  const loader = self.endsWith('.mjs') ? [] : ['--import', 'tsx'];
+  const child = spawnSync(process.execPath, [...loader, self, ...passOn, '--child', variant], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   // Profiles and warnings; the wasm module echoes its whole source on a crash, so keep lines short.
   const errLines = child.stderr.split('\n').map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
   const last = child.stdout.trim().split('\n').pop() ?? '';

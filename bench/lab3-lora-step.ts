@@ -12,16 +12,14 @@
  */
 import { parseArgs } from 'node:util';
 import { Lion, optimizerStep, tf } from '@introdl/core';
-import {
-  answerLoss,
-  applyLora,
-  countParameters,
-  expectedWeights,
-  generate,
-  type LlamaConfig,
-  LlamaModel,
-  PROJECTIONS,
-} from '@introdl/lab3-llm';
+import { applyLora, countParameters } from '../labs/lab3-llm/dist/lora/lora.js';
+import { type LlamaConfig, PROJECTIONS } from '../labs/lab3-llm/dist/model/config.js';
+import { generate } from '../labs/lab3-llm/dist/model/generate.js';
+import { expectedWeights } from '../labs/lab3-llm/dist/model/layout.js';
+import { LlamaModel } from '../labs/lab3-llm/dist/model/llama.js';
+// The lab's modules one by one rather than its index: the index also loads the Hugging Face
+// tokenizer (transformers.js and its native image library), which a GPU host's bundle cannot load.
+import { answerLoss } from '../labs/lab3-llm/dist/train/sft.js';
 import { type BenchEntry, benchArgs, countGpu, measure, report, tryBackend } from './lib/harness.js';
 
 const CONFIGS: Record<string, LlamaConfig> = {

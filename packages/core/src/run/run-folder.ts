@@ -63,7 +63,11 @@ export function versions(): Record<string, string> {
       // not installed
     }
   }
-  v['@introdl/core'] = (require('../../package.json') as { version: string }).version;
+  try {
+    v['@introdl/core'] = (require('../../package.json') as { version: string }).version;
+  } catch {
+    v['@introdl/core'] = 'bundled'; // bench/gpu.sh's single-file bundles carry no package.json
+  }
   return v;
 }
 
