@@ -24,6 +24,9 @@ describe('introdl doctor', () => {
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(true);
     expect(report.backends.map((b: { name: string }) => b.name)).toEqual(['webgpu', 'node', 'wasm', 'cpu']);
+    // onnxruntime-node, for --runtime onnx: its CPU execution provider ships in the npm package.
+    expect(report.onnxRuntime.version).toMatch(/^\d+\.\d+/);
+    expect(report.onnxRuntime.providers).toContainEqual(expect.objectContaining({ name: 'cpu', works: true }));
   });
 });
 

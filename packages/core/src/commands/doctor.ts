@@ -1,4 +1,5 @@
 import { dataStatus } from '../data/locate.js';
+import { type OnnxRuntimeStatus, onnxRuntimeStatus } from '../onnx/runtime.js';
 import { versions } from '../run/run-folder.js';
 import type { BackendStatus } from '../runtime/backend-names.js';
 import { probeAllBackends } from '../runtime/backends.js';
@@ -10,6 +11,8 @@ export interface DoctorReport {
   backends: BackendStatus[];
   /** Which matmul the CPU (wasm) backend uses: OpenBLAS through @introdl/native, or wasm and why. */
   cpuMatmul: string;
+  /** onnxruntime-node (for `--runtime onnx` on exported models) and its execution providers. */
+  onnxRuntime: OnnxRuntimeStatus;
   data: Awaited<ReturnType<typeof dataStatus>>;
   ok: boolean;
 }
@@ -18,7 +21,15 @@ export interface DoctorReport {
 export async function runDoctor(): Promise<DoctorReport> {
   const backends = await probeAllBackends();
   const cpuMatmul = nativeKernelStatus()?.matmul ?? 'wasm (the wasm backend did not load)';
-  return { versions: versions(), backends, cpuMatmul, data: await dataStatus(), ok: backends.some((b) => b.works) };
+  const onnxRuntime = await onnxRuntimeStatus();
+  return {
+    versions: versions(),
+    backends,
+    cpuMatmul,
+    onnxRuntime,
+    data: await dataStatus(),
+    ok: backends.some((b) => b.works),
+  };
 }
 
 /** The report as the lines the CLI prints. */
@@ -28,6 +39,12 @@ export function formatDoctor(r: DoctorReport): string {
   lines.push('', 'Backends (fastest first; --backend auto takes the first that works)');
   for (const b of r.backends) lines.push(`  ${b.name.padEnd(8)} ${b.works ? 'works  ' : 'no     '} ${b.detail}`);
   lines.push(`  CPU matmul (wasm backend): ${r.cpuMatmul}`);
+  const ort = r.onnxRuntime;
+  lines.push('', `ONNX Runtime (--runtime onnx): onnxruntime-node ${ort.version ?? `not loaded: ${ort.error}`}`);
+  for (const p of ort.providers)
+    lines.push(
+      `  ${p.name.padEnd(8)} ${p.works ? 'works  ' : p.bundled ? 'no     ' : 'absent '} ${p.detail ?? (p.works ? 'execution provider' : '')}`,
+    );
   lines.push('', 'Data');
   for (const line of formatDataStatus(r.data)) lines.push(`  ${line}`);
   const best = r.backends.find((b) => b.works && !b.software);

@@ -125,7 +125,9 @@ export async function onnxRuntimeStatus(): Promise<OnnxRuntimeStatus> {
         await s.release();
       } catch (err) {
         entry.works = false;
-        entry.detail = (err as Error).message.split('\n')[0];
+        // ONNX Runtime's messages start with a source location and an assertion; keep the reason.
+        const first = (err as Error).message.split('\n')[0];
+        entry.detail = first.includes(' was false. ') ? first.slice(first.lastIndexOf(' was false. ') + 12) : first;
       }
     } else {
       entry.detail = 'not in the npm package (needs its install script and a download)';
