@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { dispatch, f32, maxStorageBuffers, pipelineFor, webgpuBackend, words } from './runner.js';
 
+export { fusedWebGPUActive as fusedOptimizerActive } from './runner.js';
+
 /**
  * Adam and Lion as fused WebGPU kernels: one dispatch updates a group of parameters in place (the
  * weights and the optimizer's slots), instead of about ten tfjs kernels per parameter. A group holds
@@ -38,11 +40,6 @@ export interface LionStep {
   beta2: number;
   /** 1 − lr·weightDecay. */
   decay: number;
-}
-
-/** Whether the optimizers use the fused kernels: on webgpu unless `INTRODL_WEBGPU_FUSED=0`. */
-export function fusedOptimizerActive(): boolean {
-  return tf.getBackend() === 'webgpu' && process.env.INTRODL_WEBGPU_FUSED !== '0';
 }
 
 const UPDATE: Record<'adam' | 'lion', (k: number) => string> = {

@@ -27,6 +27,11 @@ interface BackendInternals {
   uniformPendingDisposal: GPUBuffer[];
 }
 
+/** Whether the fused WebGPU kernels are used: on the webgpu backend unless `INTRODL_WEBGPU_FUSED=0`. */
+export function fusedWebGPUActive(): boolean {
+  return tf.getBackend() === 'webgpu' && process.env.INTRODL_WEBGPU_FUSED !== '0';
+}
+
 /** The active webgpu backend, with the internals the runner needs. */
 export function webgpuBackend(): WebGPUBackend {
   if (tf.getBackend() !== 'webgpu') throw new Error('the fused WebGPU kernels need the webgpu backend active');

@@ -1,0 +1,219 @@
+import * as tf from '@tensorflow/tfjs';
+import { allocate, dispatch, f32, groups, pipelineFor, toTensor, WGSL_MATH, webgpuBackend, words } from './runner.js';
+
+/**
+ * RMSNorm and SwiGLU as fused WebGPU kernels with hand-written gradients (the transformer's
+ * per-token elementwise work, about six tfjs kernels forward and ten backward for each norm):
+ * - RMSNorm over the last axis, y = x · r · w with r = 1/√(mean(x²) + ε): forward one dispatch (a
+ *   workgroup per row reduces mean(x²)), backward two (dx per row; dw as column sums over rows);
+ * - SwiGLU's gating, y = silu(gate) · up: one dispatch each way.
+ */
+
+const RMSNORM_FORWARD = /* wgsl */ `
+struct Params { rows: u32, width: u32, eps: f32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+var<workgroup> partial: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  let live = row < p.rows;
+  let base = row * p.width;
+  var s = 0.0;
+  if (live) {
+    for (var j = lid; j < p.width; j += 64u) { let v = x[base + j]; s += v * v; }
+  }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k >>= 1u) {
+    if (lid < k) { partial[lid] += partial[lid + k]; }
+    workgroupBarrier();
+  }
+  if (!live) { return; }
+  let r = inverseSqrt(partial[0] / f32(p.width) + p.eps);
+  if (lid == 0u) { rstd[row] = r; }
+  for (var j = lid; j < p.width; j += 64u) { y[base + j] = x[base + j] * r * w[j]; }
+}
+`;
+
+/** dx = r·w·dy − x·r³/H · Σ_j dy_j·w_j·x_j, per row. */
+const RMSNORM_BACKWARD_DX = /* wgsl */ `
+struct Params { rows: u32, width: u32 }
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> rstd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+var<workgroup> partial: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  let live = row < p.rows;
+  let base = row * p.width;
+  var s = 0.0;
+  if (live) {
+    for (var j = lid; j < p.width; j += 64u) { s += dy[base + j] * w[j] * x[base + j]; }
+  }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k >>= 1u) {
+    if (lid < k) { partial[lid] += partial[lid + k]; }
+    workgroupBarrier();
+  }
+  if (!live) { return; }
+  let r = rstd[row];
+  let c = partial[0] * r * r * r / f32(p.width);
+  for (var j = lid; j < p.width; j += 64u) {
+    dx[base + j] = r * w[j] * dy[base + j] - x[base + j] * c;
+  }
+}
+`;
+
+/** dw_j = Σ_rows dy·x·r: one thread per column. */
+const RMSNORM_BACKWARD_DW = /* wgsl */ `
+struct Params { rows: u32, width: u32 }
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> rstd: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  if (j >= p.width) { return; }
+  var s = 0.0;
+  for (var i = 0u; i < p.rows; i++) { s += dy[i * p.width + j] * x[i * p.width + j] * rstd[i]; }
+  dw[j] = s;
+}
+`;
+
+const SWIGLU_FORWARD = /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> gate: array<f32>;
+@group(0) @binding(1) var<storage, read> up: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+${WGSL_MATH}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= p.n) { return; }
+  let g = gate[i];
+  y[i] = g * sigmoid_(g) * up[i];
+}
+`;
+
+const SWIGLU_BACKWARD = /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> gate: array<f32>;
+@group(0) @binding(2) var<storage, read> up: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dgate: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dup: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+${WGSL_MATH}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= p.n) { return; }
+  let g = gate[i];
+  let s = sigmoid_(g);
+  let d = dy[i];
+  dgate[i] = d * up[i] * s * (1.0 + g * (1.0 - s));
+  dup[i] = d * g * s;
+}
+`;
+
+/** Workgroups for `n` items of `size` threads, folded into two dimensions past 65535. */
+function grid(n: number, size: number): [number, number] {
+  const total = groups(n, size);
+  const x = Math.min(total, 65535);
+  return [x, Math.ceil(total / x)];
+}
+
+/** RMSNorm of x over its last axis, scaled by w [H], on webgpu; differentiable in x and w. */
+export function rmsNormWebGPU(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  const width = x.shape[x.shape.length - 1];
+  const rows = x.size / width;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, ws] = args as [tf.Tensor, tf.Tensor];
+    const save = args[2] as tf.GradSaveFunc;
+    const backend = webgpuBackend();
+    const y = allocate(backend, xs.shape);
+    const rstd = allocate(backend, [rows]);
+    dispatch(backend, {
+      pipeline: pipelineFor(backend, 'introdl-rmsnorm-forward', () => RMSNORM_FORWARD),
+      buffers: [xs, ws, y, rstd],
+      uniforms: words(rows, width, f32(eps)),
+      workgroups: grid(rows, 1),
+    });
+    const rstdTensor = toTensor(rstd);
+    save([xs, ws, rstdTensor]);
+    return {
+      value: toTensor(y),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw, sr] = saved;
+        const be = webgpuBackend();
+        const dx = allocate(be, sx.shape);
+        const dw = allocate(be, [width]);
+        dispatch(be, {
+          pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dx', () => RMSNORM_BACKWARD_DX),
+          buffers: [dy, sx, sw, sr, dx],
+          uniforms: words(rows, width),
+          workgroups: grid(rows, 1),
+        });
+        dispatch(be, {
+          pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dw', () => RMSNORM_BACKWARD_DW),
+          buffers: [dy, sx, sr, dw],
+          uniforms: words(rows, width),
+          workgroups: [groups(width)],
+        });
+        return [toTensor(dx), tf.reshape(toTensor(dw), sw.shape)];
+      },
+    };
+  });
+  return op(x, w);
+}
+
+/** silu(gate) · up on webgpu; differentiable in both. */
+export function swigluWebGPU(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  const n = gate.size;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [g, u] = args as [tf.Tensor, tf.Tensor];
+    const save = args[2] as tf.GradSaveFunc;
+    const backend = webgpuBackend();
+    const y = allocate(backend, g.shape);
+    dispatch(backend, {
+      pipeline: pipelineFor(backend, 'introdl-swiglu-forward', () => SWIGLU_FORWARD),
+      buffers: [g, u, y],
+      uniforms: words(n),
+      workgroups: grid(n, 256),
+    });
+    save([g, u]);
+    return {
+      value: toTensor(y),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sg, su] = saved;
+        const be = webgpuBackend();
+        const dg = allocate(be, sg.shape);
+        const du = allocate(be, su.shape);
+        dispatch(be, {
+          pipeline: pipelineFor(be, 'introdl-swiglu-backward', () => SWIGLU_BACKWARD),
+          buffers: [dy, sg, su, dg, du],
+          uniforms: words(n),
+          workgroups: grid(n, 256),
+        });
+        return [toTensor(dg), toTensor(du)];
+      },
+    };
+  });
+  return op(gate, up);
+}
