@@ -36,7 +36,8 @@ function values(t: tf.Tensor): Float32Array {
   return Float32Array.from(t.dataSync() as Float32Array);
 }
 
-function stepGraph(model: MusicModel): OnnxGraph {
+/** The one-step model (see the module comment). */
+export function stepGraph(model: MusicModel): OnnxGraph {
   const { vocabSize: V, units: U } = model.config;
   const g = new OnnxGraph('music-step');
   const ids = g.input('ids', 'int64', ['batch']);
@@ -73,7 +74,8 @@ function onnxGates(w: Float32Array, rows: number, units: number): Float32Array {
   return out;
 }
 
-function sequenceGraph(model: MusicModel): OnnxGraph {
+/** The whole-sequence model (see the module comment). */
+export function sequenceGraph(model: MusicModel): OnnxGraph {
   const { vocabSize: V, embeddingDim: E, units: U } = model.config;
   const g = new OnnxGraph('music-sequence');
   const ids = g.input('ids', 'int64', ['batch', 'time']);

@@ -48,7 +48,7 @@ function imagesInput(g: OnnxGraph, kind: ModelKind): string {
 }
 
 /** The face classifier or the DB-VAE's face logit: `images` → `logit`, `probability`. */
-function faceGraph(layers: tf.LayersModel, kind: ModelKind): OnnxGraph {
+export function faceGraph(layers: tf.LayersModel, kind: ModelKind): OnnxGraph {
   const g = new OnnxGraph(`${kind}-face`);
   let out = appendLayersModel(g, layers, imagesInput(g, kind), kind === 'dbvae' ? 'encoder' : 'classifier');
   if (kind === 'dbvae') out = g.op('Slice', [out, g.ints([0]), g.ints([1]), g.ints([1])]);
