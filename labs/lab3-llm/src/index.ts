@@ -13,6 +13,7 @@ export * from './fixtures/safetensors-writer.js';
 export * from './fixtures/synthetic-yoda.js';
 export * from './fixtures/tiny.js';
 export { rubric } from './grading/rubric.js';
+export * from './hub/index.js';
 export * from './loaders/hf-model.js';
 export * from './loaders/llama2c.js';
 export * from './loaders/load-model.js';

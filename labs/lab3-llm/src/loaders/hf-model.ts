@@ -81,10 +81,12 @@ export function readHfConfig(folder: string): LlamaConfig {
 }
 
 /**
- * Which shard holds which tensor: from model.safetensors.index.json when present, else every
- * *.safetensors file in the folder.
+ * Which files hold the tensors: model.safetensors when present (as transformers prefers it), else
+ * the shards model.safetensors.index.json lists, else every *.safetensors file in the folder.
  */
 function shardPlan(folder: string): string[] {
+  const single = path.join(folder, 'model.safetensors');
+  if (existsSync(single)) return [single];
   const index = path.join(folder, 'model.safetensors.index.json');
   if (existsSync(index)) {
     const map = readJson(index).weight_map;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BadFileError, MissingFileError } from '@introdl/core';
 import { locateLab3 } from '../data/locate.js';
 import { STORIES_260K } from '../data/specs.js';
+import { parseModelSpec, type ResolveOptions, resolveHubModel } from '../hub/snapshot.js';
 import { loadAdapter } from '../lora/adapter-io.js';
 import { LlamaModel } from '../model/llama.js';
 import { HfTokenizer, isHfTokenizerFolder } from '../tokenizer/hf-tokenizer.js';
@@ -45,6 +46,8 @@ export interface LoadModelOptions {
   tokenizer?: string;
   /** A PEFT LoRA adapter folder to load on top. */
   adapter?: string;
+  /** How `org/name[@revision]` is fetched from the Hugging Face hub (default: from the environment). */
+  hub?: ResolveOptions;
   /** Storage of a Hugging Face model's weight matrices (default `auto`: float32 up to 250M parameters). */
   baseDtype?: BaseDtype;
   log?: (message: string) => void;
@@ -94,10 +97,19 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
     modelPath = found.files['stories260K.bin'];
     tokenizerPath ??= found.files['tok512.bin'];
   }
+  const hubSpec = existsSync(modelPath) ? undefined : parseModelSpec(modelPath);
+  if (hubSpec) {
+    // A model by name: the hub cache's snapshot folder, downloaded first when needed.
+    const resolved = await resolveHubModel(hubSpec, { log: options.log, ...options.hub });
+    options.log?.(
+      `${spec}: ${resolved.downloaded.length ? `downloaded ${resolved.downloaded.length} file(s) to` : 'using'} ${resolved.folder}`,
+    );
+    modelPath = resolved.folder;
+  }
   if (!existsSync(modelPath)) {
     throw new MissingFileError(
       path.resolve(modelPath),
-      `--model takes a llama2.c .bin checkpoint, a Hugging Face model folder, or one of: ${Object.keys(NAMED_MODELS).join(', ')}`,
+      `--model takes a llama2.c .bin checkpoint, a Hugging Face model folder, a hub name such as HuggingFaceTB/SmolLM2-135M-Instruct[@revision], or one of: ${Object.keys(NAMED_MODELS).join(', ')}`,
     );
   }
   let model: LlamaModel;

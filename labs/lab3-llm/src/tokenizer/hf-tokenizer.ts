@@ -87,6 +87,9 @@ export class HfTokenizer implements TextTokenizer {
     } catch (err) {
       throw new BadFileError(file, `could not be loaded as a tokenizer: ${(err as Error).message.split('\n')[0]}`);
     }
+    // Newer repositories keep the template in its own file, which transformers prefers.
+    const jinja = path.join(dir, 'chat_template.jinja');
+    if (existsSync(jinja)) config = { ...config, chat_template: readFileSync(jinja, 'utf8') };
     return new HfTokenizer(dir, tokenizer, config, extraEos);
   }
 
