@@ -1,4 +1,6 @@
 export * from './chat/chat.js';
+export * from './chat/stream.js';
+export * from './chat/studio-chat.js';
 export * from './chat/templates.js';
 export { commands } from './commands.js';
 export * from './data/readers.js';
@@ -33,5 +35,7 @@ export * from './tokenizer/hf-tokenizer.js';
 export * from './tokenizer/llama2c-tokenizer.js';
 export * from './tokenizer/tokenizer.js';
 export * from './train/accumulate.js';
+export * from './train/objective.js';
 export * from './train/run-sft.js';
+export * from './train/schedule.js';
 export * from './train/sft.js';

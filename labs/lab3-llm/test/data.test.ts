@@ -3,8 +3,11 @@ import path from 'node:path';
 import { BadFileError, BadFlagError, MissingDataError } from '@introdl/core';
 import { describe, expect, it } from 'vitest';
 import {
+  dollyQuestion,
+  holdOut,
   loadStyleData,
   parseCsv,
+  plainPassages,
   readDollyJsonl,
   readJudgePrompt,
   readStyledLines,
@@ -64,7 +67,52 @@ describe('Lab 3 data readers', () => {
       { question: 'q1', answer: 's1' },
     ]);
     expect(testQuestions).toEqual(['q2', 'q3']);
-    expect(() => readDollyJsonl(file('bad.jsonl', '{"instruction": 1}\n'))).toThrow(/line 1 lacks string/);
+    expect(() => readDollyJsonl(file('bad.jsonl', '{"instruction": 1}\n'))).toThrow(
+      /line 1 lacks a string "instruction"/,
+    );
+    expect(() => readDollyJsonl(file('bad2.jsonl', '{"instruction": "q", "response": 3}\n'))).toThrow(
+      /line 1: "response" must be a string/,
+    );
+  });
+
+  it('the offline instructions file (no responses): contexts on request, plain passages from the contexts', () => {
+    const rows = readDollyJsonl(
+      file(
+        'i.jsonl',
+        [
+          {
+            index: 0,
+            instruction: 'When did it start?',
+            context: 'It started in 2000.[3] It grew fast. It has 32 routes now.',
+          },
+          { index: 1, instruction: 'Which is a fish?', context: '' },
+        ]
+          .map((r) => JSON.stringify(r))
+          .join('\n'),
+      ),
+    );
+    expect(rows.map((r) => r.response)).toEqual(['', '']);
+    expect(dollyQuestion(rows[0])).toBe('When did it start?');
+    expect(dollyQuestion(rows[0], true)).toBe(
+      'When did it start?\n\nIt started in 2000.[3] It grew fast. It has 32 routes now.',
+    );
+    expect(dollyQuestion(rows[1], true)).toBe('Which is a fish?');
+    expect(plainPassages(rows, 20)).toEqual(['It started in 2000. It grew fast.', 'It has 32 routes now.']);
+    const { train, testQuestions } = styledDolly(rows, ['Started in 2000, it did.', 'A fish, Tope is.']);
+    expect(train[1]).toEqual({ question: 'Which is a fish?', answer: 'A fish, Tope is.' });
+    expect(testQuestions).toEqual([]);
+  });
+
+  it('holds out a fixed, seed-independent part of the examples, at most 100', () => {
+    const items = Array.from({ length: 2048 }, (_, i) => i);
+    const a = holdOut(items, 0.1);
+    expect(a.heldOut).toHaveLength(100);
+    expect(a.train).toHaveLength(1948);
+    expect(new Set([...a.train, ...a.heldOut]).size).toBe(2048);
+    expect(holdOut(items, 0.1).heldOut).toEqual(a.heldOut);
+    const small = holdOut([1, 2, 3], 0.1);
+    expect([small.train.length, small.heldOut.length]).toEqual([2, 1]);
+    expect(holdOut([1, 2], 0.9).train).toHaveLength(1);
   });
 
   it('judge_prompt.json: system template found by content, user template, example', () => {
@@ -86,7 +134,7 @@ describe('Lab 3 data readers', () => {
     expect(readJudgePrompt(p, '2025').system).toMatch(/2025/);
   });
 
-  it('loadStyleData: synthetic works offline; yoda needs --dolly; missing files say where they were looked for', async () => {
+  it('loadStyleData: synthetic works offline; yoda needs the instructions file; missing files say where they were looked for', async () => {
     const data = await loadStyleData('synthetic', { seed: 1 });
     expect(data.pairs.length).toBe(540);
     expect(data.testQuestions.length).toBe(60);
@@ -97,8 +145,15 @@ describe('Lab 3 data readers', () => {
       const err = await loadStyleData('yoda-sentences').catch((e) => e);
       expect(err).toBeInstanceOf(MissingDataError);
       expect(err.message).toMatch(/yoda_sentences\.csv was not found[\s\S]*pass --data <path to yoda_sentences\.csv>/);
-      const yoda = file('yoda.txt', 'Strong, you are.\n');
-      await expect(loadStyleData(yoda)).rejects.toThrow(/pass --dolly/);
+      const yoda = file('yoda.txt', 'Strong, you are.\nLearn, you must.\n');
+      const noDolly = await loadStyleData(yoda).catch((e) => e);
+      expect(noDolly).toBeInstanceOf(MissingDataError);
+      expect(noDolly.message).toMatch(/dolly-15k-instructions-first-2048\.jsonl was not found[\s\S]*pass --dolly/);
+      expect(noDolly.message).toMatch(/--objective style-text-only/);
+      // Style text alone needs no instructions.
+      const text = await loadStyleData(yoda, { questions: false });
+      expect([...text.pairs, ...text.validation].map((p) => p.question)).toEqual(['', '']);
+      expect(text.validation).toHaveLength(1);
       await expect(loadStyleData('nonsense')).rejects.toBeInstanceOf(BadFlagError);
     } finally {
       for (const [k, v] of Object.entries({ INTRODL_DATA: saved.data, INTRODL_CACHE: saved.cache })) {

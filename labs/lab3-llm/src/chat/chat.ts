@@ -73,13 +73,16 @@ export async function chat(
     seed: options.seed,
     stopTokens: stopTokenIds(template, tokenizer, model.config.eosTokenIds),
     onToken: (id) => {
-      const piece = stream.push(id);
-      streamed += piece;
+      const before = streamed.length;
+      streamed += stream.push(id);
+      // Stream only what comes before the template's stop text (the plain template's newline).
+      const stopAt = template.stopText ? streamed.indexOf(template.stopText) : -1;
+      const piece = streamed.slice(before, stopAt >= 0 ? Math.max(before, stopAt) : undefined);
       if (piece) options.onText?.(piece);
-      return !(template.stopText && streamed.includes(template.stopText));
+      return stopAt < 0;
     },
   });
-  const rest = stream.flush();
+  const rest = template.stopText && streamed.includes(template.stopText) ? '' : stream.flush();
   if (rest) options.onText?.(rest);
   let answer = tokenizer.decode(result.tokens, { skipSpecialTokens: true });
   if (template.stopText && answer.includes(template.stopText))

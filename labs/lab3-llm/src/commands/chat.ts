@@ -4,13 +4,8 @@ import { type CommandSpec, RunFolder } from '@introdl/core';
 import { chooseTemplate } from '../chat/templates.js';
 import { chatWithRuntime } from '../export/runtime-chat.js';
 import { loadForRuntime, RUNTIME_OPTION } from '../export/runtime-option.js';
-import {
-  boundedNumber,
-  MODEL_OPTIONS,
-  positiveInt,
-  requiredString,
-  TEMPLATE_OPTION,
-} from './shared.js';
+import { LAB } from '../lab.js';
+import { boundedNumber, MODEL_OPTIONS, positiveInt, requiredString, TEMPLATE_OPTION } from './shared.js';
 
 /** `introdl lab3 chat`: an interactive terminal chat, answers streamed token by token. */
 export const chatCommand: CommandSpec = {
@@ -34,7 +29,7 @@ export const chatCommand: CommandSpec = {
     const lm = await loadForRuntime(options, context);
     const template = chooseTemplate(String(options.template ?? 'auto'), lm.tokenizer);
     const run = RunFolder.create({
-      lab: 'lab3',
+      lab: LAB,
       command: 'introdl lab3 chat',
       config: {
         model: lm.info.source,

@@ -2,14 +2,9 @@ import { type CommandSpec, RunFolder, writeFileAtomicSync } from '@introdl/core'
 import { chooseTemplate, stopTokenIds } from '../chat/templates.js';
 import { generateWith } from '../export/onnx-language-model.js';
 import { loadForRuntime, RUNTIME_OPTION } from '../export/runtime-option.js';
+import { LAB } from '../lab.js';
 import { encodeText, StreamingDecoder } from '../tokenizer/tokenizer.js';
-import {
-  boundedNumber,
-  MODEL_OPTIONS,
-  positiveInt,
-  requiredString,
-  TEMPLATE_OPTION,
-} from './shared.js';
+import { boundedNumber, MODEL_OPTIONS, positiveInt, requiredString, TEMPLATE_OPTION } from './shared.js';
 
 /** `introdl lab3 generate`: continue a prompt, streaming the continuation to stdout. */
 export const generateCommand: CommandSpec = {
@@ -45,7 +40,7 @@ export const generateCommand: CommandSpec = {
     let ids = prompt === '' && !options.chat ? [] : encodeText(tokenizer, text).ids;
     if (ids.length === 0 && tokenizer.bosId !== undefined) ids = [tokenizer.bosId];
     const run = RunFolder.create({
-      lab: 'lab3',
+      lab: LAB,
       command: 'introdl lab3 generate',
       config: {
         model: lm.info.source,
@@ -63,6 +58,9 @@ export const generateCommand: CommandSpec = {
       out: context.out,
     });
     const stream = new StreamingDecoder(tokenizer);
+    const stopText = options.chat ? template.stopText : undefined;
+    let shown = '';
+    let ended = false;
     // Raw continuation stops where the model's config says (run.c: at BOS); chat at the end of the turn.
     const stops = options.chat
       ? stopTokenIds(template, tokenizer, model.config.eosTokenIds)
@@ -75,12 +73,20 @@ export const generateCommand: CommandSpec = {
       seed: context.seed,
       stopTokens: stops,
       onToken: (id) => {
-        process.stdout.write(stream.push(id));
-        return true;
+        let piece = stream.push(id);
+        // A chat answer also ends at the template's stop text (the plain template's newline).
+        const at = stopText ? (shown + piece).indexOf(stopText) : -1;
+        if (at >= 0) piece = (shown + piece).slice(shown.length, at);
+        process.stdout.write(piece);
+        shown += piece;
+        ended = at >= 0;
+        return !ended;
       },
     });
-    process.stdout.write(`${stream.flush()}\n`);
-    const continuation = tokenizer.decode(result.tokens, { skipSpecialTokens: true });
+    process.stdout.write(`${ended ? '' : stream.flush()}\n`);
+    let continuation = tokenizer.decode(result.tokens, { skipSpecialTokens: true });
+    if (stopText && continuation.includes(stopText))
+      continuation = continuation.slice(0, continuation.indexOf(stopText));
     const tokensPerSecond = result.generateSeconds > 0 ? (result.tokens.length - 1) / result.generateSeconds : 0;
     context.log(
       `${result.tokens.length} tokens (${result.stoppedBy}); prompt ${ids.length} tokens in ${result.promptSeconds.toFixed(2)} s, ` +

@@ -4,6 +4,7 @@ import { chooseTemplate } from '../chat/templates.js';
 import { loadStyleData, STYLE_DATA_NAMES } from '../data/training-data.js';
 import { formatSummaries, type ScoredSet, writeScoreReport } from '../eval/score-sets.js';
 import { StyleScorer } from '../eval/style-scorer.js';
+import { LAB } from '../lab.js';
 import { loraLayers, mergeLora, removeLora } from '../lora/lora.js';
 import { JUDGE_OPTIONS, judgeFromOptions } from './judge-options.js';
 import {
@@ -95,7 +96,7 @@ export const scoreCommand: CommandSpec = {
         sets.push({ name, texts: list, scores: scorer.score(list), failures: 0 });
     }
     const run = RunFolder.create({
-      lab: 'lab3',
+      lab: LAB,
       command: 'introdl lab3 score',
       config: {
         model: lm.info.source,

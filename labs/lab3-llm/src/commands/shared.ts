@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { BadFlagError, type CommandContext, type OptionSpec } from '@introdl/core';
+import { resolveAdapterDir } from '../chat/studio-chat.js';
 import { locateLab3 } from '../data/locate.js';
 import { readText } from '../data/readers.js';
 import { YODA_TEST_TEXT } from '../data/specs.js';
@@ -16,7 +17,11 @@ export const MODEL_OPTIONS: OptionSpec[] = [
     flags: '--tokenizer <path>',
     description: "tokenizer.bin or a folder with tokenizer.json (default: the model's own)",
   },
-  { flags: '--adapter <dir>', description: 'a LoRA adapter folder (adapter_config.json + adapter_model.safetensors)' },
+  {
+    flags: '--adapter <dir>',
+    description:
+      'a LoRA adapter folder (adapter_config.json + adapter_model.safetensors), or the run folder of `lab3 train` that saved one',
+  },
 ];
 
 export const TEMPLATE_OPTION: OptionSpec = {
@@ -36,7 +41,7 @@ export function requiredString(options: Record<string, unknown>, name: string, f
 export async function loadFromOptions(options: Record<string, unknown>, context: CommandContext): Promise<LoadedModel> {
   const lm = await loadModel(requiredString(options, 'model'), {
     tokenizer: options.tokenizer as string | undefined,
-    adapter: options.adapter as string | undefined,
+    adapter: typeof options.adapter === 'string' ? resolveAdapterDir(options.adapter) : undefined,
     log: context.log,
   });
   context.log(describeModel(lm.info));

@@ -1,6 +1,7 @@
 import { type CommandSpec, RunFolder } from '@introdl/core';
 import { loadStyleData, STYLE_DATA_NAMES } from '../data/training-data.js';
 import { StyleScorer } from '../eval/style-scorer.js';
+import { LAB } from '../lab.js';
 import { textsFromOptions } from './judge.js';
 import { positiveInt } from './shared.js';
 
@@ -27,7 +28,7 @@ export const styleCommand: CommandSpec = {
     });
     const r = scorer.report;
     const run = RunFolder.create({
-      lab: 'lab3',
+      lab: LAB,
       command: 'introdl lab3 style',
       config: { data: data.description, steps: positiveInt(options, 'steps', 300) },
       seed: context.seed,

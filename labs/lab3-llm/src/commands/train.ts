@@ -3,6 +3,7 @@ import { chooseTemplate } from '../chat/templates.js';
 import { loadStyleData, STYLE_DATA_NAMES } from '../data/training-data.js';
 import { formatYodaMetric } from '../eval/metric.js';
 import { parseTargets } from '../lora/lora.js';
+import { parseObjective, SFT_OBJECTIVES } from '../train/objective.js';
 import { runSft } from '../train/run-sft.js';
 import {
   boundedNumber,
@@ -24,9 +25,21 @@ export const trainCommand: CommandSpec = {
     {
       flags: '--data <name|path>',
       description: `${STYLE_DATA_NAMES.join(' | ')} | a .csv/.jsonl/.txt file`,
-      default: 'yoda-sentences',
+      default: 'yoda',
     },
-    { flags: '--dolly <file>', description: 'databricks-dolly-15k as JSON Lines (for --data yoda/leprechaun)' },
+    {
+      flags: '--dolly <file>',
+      description:
+        "dolly-15k as JSON Lines for --data yoda/leprechaun (default: the course data's first-2048 instructions file)",
+    },
+    { flags: '--with-context', description: "append each dolly row's context to its instruction" },
+    {
+      flags: '--objective <kind>',
+      description:
+        'answers (the course: loss on the templated answer), style-text-only (causal LM on the styled text, no questions) or answers+style-text',
+      default: 'answers',
+      choices: [...SFT_OBJECTIVES],
+    },
     {
       flags: '--column <name>',
       description: 'yoda_sentences.csv column: translation or translation_extra',
@@ -35,7 +48,33 @@ export const trainCommand: CommandSpec = {
     { flags: '--limit <n>', description: 'use only the first n training examples' },
     TEMPLATE_OPTION,
     { flags: '--steps <n>', description: 'optimizer updates (the 2026 course: 200)', default: '200' },
-    { flags: '--lr <rate>', description: 'learning rate (the course: 1e-4 with Lion)', default: '1e-4' },
+    { flags: '--lr <rate>', description: 'peak learning rate (the course: 1e-4 with Lion)', default: '1e-4' },
+    {
+      flags: '--schedule <kind>',
+      description: 'cosine (warm-up, then decay to --final-lr) or constant (the course)',
+      default: 'cosine',
+      choices: ['cosine', 'constant'],
+    },
+    {
+      flags: '--warmup <n>',
+      description: 'updates of linear learning-rate warm-up (default: 5% of --steps, at most 50)',
+    },
+    {
+      flags: '--final-lr <f>',
+      description: 'the learning rate at the last update, as a fraction of --lr',
+      default: '0.1',
+    },
+    {
+      flags: '--held-out <f>',
+      description: 'fraction of the examples held out for the validation loss (at most 100 examples)',
+      default: '0.1',
+    },
+    { flags: '--validate-every <n>', description: 'updates between validations', default: '100' },
+    {
+      flags: '--patience <n>',
+      description: 'stop after n validations without a lower validation loss (0 = never); the best adapter is kept',
+      default: '3',
+    },
     {
       flags: '--optimizer <name>',
       description: 'lion (the course) or adamw',
@@ -65,14 +104,20 @@ export const trainCommand: CommandSpec = {
     const column = String(options.column ?? 'translation');
     if (column !== 'translation' && column !== 'translation_extra')
       throw new BadFlagError('--column must be translation or translation_extra');
-    const data = await loadStyleData(String(options.data ?? 'yoda-sentences'), {
+    const objective = parseObjective(String(options.objective ?? 'answers'));
+    const data = await loadStyleData(String(options.data ?? 'yoda'), {
       dolly: options.dolly as string | undefined,
+      withContext: Boolean(options.withContext),
+      questions: objective !== 'style-text-only',
       column,
       seed: context.seed,
+      heldOutFraction: boundedNumber(options, 'heldOut', 0.1, 0, 0.5),
     });
     const limit = options.limit === undefined ? data.pairs.length : positiveInt(options, 'limit', data.pairs.length);
     const pairs = data.pairs.slice(0, limit);
-    context.log(`data: ${data.description}; training on ${pairs.length} examples`);
+    context.log(
+      `data: ${data.description}; training on ${pairs.length} examples, ${data.validation.length} held out for validation`,
+    );
     const lm = await loadFromOptions(options, context);
     const template = chooseTemplate(String(options.template ?? 'auto'), lm.tokenizer);
     const evalText = await optionalYodaTestText(options.evalText as string | undefined);
@@ -83,7 +128,16 @@ export const trainCommand: CommandSpec = {
       pairs,
       template,
       steps,
+      objective,
+      validation: data.validation,
+      validateEvery: positiveInt(options, 'validateEvery', 100),
+      patience: positiveInt(options, 'patience', 3, 0),
       learningRate: lr,
+      schedule: {
+        kind: options.schedule === 'constant' ? 'constant' : 'cosine',
+        warmup: positiveInt(options, 'warmup', Math.min(50, Math.round(steps * 0.05)), 0),
+        finalFraction: boundedNumber(options, 'finalLr', 0.1, 0, 1),
+      },
       optimizer: String(options.optimizer ?? 'lion') as 'lion' | 'adamw',
       weightDecay: options.weightDecay === undefined ? undefined : boundedNumber(options, 'weightDecay', 0, 0, 1),
       lora: {

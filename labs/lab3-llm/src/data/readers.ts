@@ -27,11 +27,16 @@ export function readStyledLines(path: string): string[] {
 export interface DollyRow {
   instruction: string;
   context: string;
+  /** The original (plain) answer; '' in the offline instructions-only file. */
   response: string;
   category: string;
 }
 
-/** Reads dolly-15k as JSON Lines (the Hugging Face file `databricks-dolly-15k.jsonl`). */
+/**
+ * Reads dolly-15k as JSON Lines: the Hugging Face file `databricks-dolly-15k.jsonl`, or the course
+ * data's `dolly-15k-instructions-first-2048.jsonl`, which has the instructions and contexts but no
+ * responses (they come back as '').
+ */
 export function readDollyJsonl(path: string): DollyRow[] {
   const rows: DollyRow[] = [];
   readText(path)
@@ -44,13 +49,16 @@ export function readDollyJsonl(path: string): DollyRow[] {
       } catch {
         throw new BadFileError(path, `line ${i + 1} is not JSON (dolly must be JSON Lines)`);
       }
-      if (typeof row.instruction !== 'string' || typeof row.response !== 'string') {
-        throw new BadFileError(path, `line ${i + 1} lacks string "instruction" and "response" fields`);
+      if (typeof row !== 'object' || row === null || typeof row.instruction !== 'string') {
+        throw new BadFileError(path, `line ${i + 1} lacks a string "instruction" field`);
+      }
+      if (row.response !== undefined && typeof row.response !== 'string') {
+        throw new BadFileError(path, `line ${i + 1}: "response" must be a string`);
       }
       rows.push({
         instruction: row.instruction,
-        context: String(row.context ?? ''),
-        response: row.response,
+        context: typeof row.context === 'string' ? row.context : '',
+        response: row.response ?? '',
         category: String(row.category ?? ''),
       });
     });
@@ -132,14 +140,55 @@ export function readYodaSentences(
 }
 
 /**
- * The course's styled training set: dolly row i's instruction with line i of the styled file
- * (mdl.lab3.create_dataloader), and the test questions: dolly rows n..2n−1.
+ * The question of a dolly row. The course asks the instruction alone (its training loop reads
+ * `batch["instruction"]`); `withContext` appends the row's context paragraph after a blank line, as
+ * dolly's own instruction-tuning format does, for models with room for it.
  */
-export function styledDolly(dolly: DollyRow[], styled: string[]): { train: StylePair[]; testQuestions: string[] } {
+export function dollyQuestion(row: DollyRow, withContext = false): string {
+  return withContext && row.context.trim() ? `${row.instruction}\n\n${row.context.trim()}` : row.instruction;
+}
+
+/**
+ * The course's styled training set: dolly row i's instruction with line i of the styled file
+ * (mdl.lab3.create_dataloader), and the test questions: dolly rows n..2n−1 (empty when the file
+ * stops at n rows, as the offline instructions file does).
+ */
+export function styledDolly(
+  dolly: DollyRow[],
+  styled: string[],
+  withContext = false,
+): { train: StylePair[]; testQuestions: string[] } {
   const n = Math.min(styled.length, dolly.length);
-  const train = styled.slice(0, n).map((answer, i) => ({ question: dolly[i].instruction, answer }));
-  const testQuestions = dolly.slice(n, 2 * n).map((r) => r.instruction);
+  const train = styled.slice(0, n).map((answer, i) => ({ question: dollyQuestion(dolly[i], withContext), answer }));
+  const testQuestions = dolly.slice(n, 2 * n).map((r) => dollyQuestion(r, withContext));
   return { train, testQuestions };
+}
+
+/**
+ * Plain (unstyled) human-written passages from dolly's context paragraphs, cut at sentence ends
+ * into pieces of about `targetChars`: the negative examples of the style scorer and the "base" set
+ * when no plain responses are at hand (the offline instructions file has none). Wikipedia
+ * citation marks such as `[3]` are dropped.
+ */
+export function plainPassages(rows: readonly DollyRow[], targetChars = 300): string[] {
+  const out: string[] = [];
+  for (const row of rows) {
+    const sentences = row.context
+      .replace(/\[\d+\]/g, '')
+      .split(/(?<=[.!?])\s+/)
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    let piece = '';
+    for (const sentence of sentences) {
+      piece = piece ? `${piece} ${sentence}` : sentence;
+      if (piece.length >= targetChars) {
+        out.push(piece);
+        piece = '';
+      }
+    }
+    if (piece.length >= 40) out.push(piece);
+  }
+  return out;
 }
 
 /**

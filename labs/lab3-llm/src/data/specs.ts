@@ -21,6 +21,18 @@ export const LEPRECHAUN_TXT = single(
   'leprechaun-style rewrites of dolly-15k responses',
   'CC BY-SA 3.0',
 );
+/**
+ * dolly-15k's instructions and contexts for rows 0–2047, in order (no responses): line i is the
+ * question whose styled answer is line i of yoda.txt and leprechaun.txt.
+ */
+export const DOLLY_INSTRUCTIONS: DatasetSpec = {
+  ...single(
+    'dolly-15k-instructions-first-2048.jsonl',
+    'the instructions and contexts of dolly-15k rows 0–2047 (no responses)',
+    'CC BY-SA 3.0',
+  ),
+  source: 'https://huggingface.co/datasets/databricks/databricks-dolly-15k (rows 0–2047, responses removed)',
+};
 /** English sentences and their Yoda translations (columns sentence, translation, translation_extra). */
 export const YODA_SENTENCES = {
   ...single('yoda_sentences.csv', 'English → Yoda sentence pairs'),

@@ -30,7 +30,7 @@ export interface GenerateResult {
  * The generation loop as a generator: it yields each step's logits tensor and expects its values
  * back, so one loop serves both the async driver (`data()`, right for GPUs) and the sync one.
  */
-function* generationSteps(
+export function* generationSteps(
   model: LlamaModel,
   prompt: readonly number[],
   options: GenerateOptions,

@@ -1,0 +1,87 @@
+import { BadFlagError, tf } from '@introdl/core';
+import type { ChatTemplate } from '../chat/templates.js';
+import type { StylePair } from '../data/readers.js';
+import type { LlamaModel } from '../model/llama.js';
+import type { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { buildSequence, padBatch, type SftSequence, tokenNll } from './sft.js';
+
+/**
+ * What the fine-tuning learns from each styled example:
+ * - `answers`: the course's objective — the question in the chat template, the loss on the answer;
+ * - `style-text-only`: causal language modelling on the styled text alone (BOS and the text, every
+ *   token trained, no question, no template) — the model learns to write in the style, not to answer;
+ * - `answers+style-text`: both, each example seen once as an answer and once as text.
+ */
+export const SFT_OBJECTIVES = ['answers', 'style-text-only', 'answers+style-text'] as const;
+export type SftObjective = (typeof SFT_OBJECTIVES)[number];
+
+/** Checks an `--objective` value. */
+export function parseObjective(value: string): SftObjective {
+  if (!(SFT_OBJECTIVES as readonly string[]).includes(value))
+    throw new BadFlagError(`--objective must be one of ${SFT_OBJECTIVES.join(', ')}, got "${value}"`);
+  return value as SftObjective;
+}
+
+/**
+ * A styled text as a training sequence of its own: BOS and its tokens, as the competition metric
+ * tokenizes its passage, every token trained; cut to `contextLength` tokens.
+ */
+export function styleTextSequence(tokenizer: TextTokenizer, text: string, contextLength = 512): SftSequence {
+  let ids = tokenizer.encode(text, { addSpecialTokens: true });
+  if (tokenizer.bosId !== undefined && ids[0] !== tokenizer.bosId) ids = [tokenizer.bosId, ...ids];
+  ids = ids.slice(0, contextLength);
+  return { ids, mask: ids.map(() => 1) };
+}
+
+/** The training sequences of an objective over `pairs`, built on demand: how many, and the i-th. */
+export interface SequenceSource {
+  size: number;
+  build(index: number): SftSequence;
+}
+
+/** The sequences `objective` trains on for `pairs`. */
+export function objectiveSequences(
+  objective: SftObjective,
+  tokenizer: TextTokenizer,
+  template: ChatTemplate,
+  pairs: readonly StylePair[],
+  contextLength: number,
+): SequenceSource {
+  const n = pairs.length;
+  const answer = (i: number) => buildSequence(tokenizer, template, pairs[i], contextLength);
+  const text = (i: number) => styleTextSequence(tokenizer, pairs[i].answer, contextLength);
+  if (objective === 'answers') return { size: n, build: answer };
+  if (objective === 'style-text-only') return { size: n, build: text };
+  return { size: 2 * n, build: (i) => (i < n ? answer(i) : text(i - n)) };
+}
+
+/**
+ * Mean NLL per trained token over sequences (no dropout, no gradients): the validation loss. Each
+ * token counts once, whatever batch it falls in; sequences are batched by length to waste little
+ * on padding.
+ */
+export function validationLoss(
+  model: LlamaModel,
+  sequences: readonly SftSequence[],
+  padId: number,
+  batchSize = 8,
+): number {
+  const sorted = [...sequences].filter((s) => s.ids.length >= 2).sort((a, b) => a.ids.length - b.ids.length);
+  let sum = 0;
+  let count = 0;
+  for (let start = 0; start < sorted.length; start += batchSize) {
+    const batch = padBatch(sorted.slice(start, start + batchSize), padId);
+    const [total, tokens] = tf.tidy(() => {
+      const [B, T] = batch.ids.shape;
+      const x = batch.ids.slice([0, 0], [B, T - 1]);
+      const y = batch.ids.slice([0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
+      const m = batch.mask.slice([0, 1], [B, T - 1]).reshape([B * (T - 1)]);
+      const logits = model.forward(x).reshape([B * (T - 1), model.config.vocabSize]) as tf.Tensor2D;
+      return [tf.sum(tf.mul(tokenNll(logits, y), m)).dataSync()[0], tf.sum(m).dataSync()[0]];
+    });
+    tf.dispose(batch);
+    sum += total;
+    count += tokens;
+  }
+  return count > 0 ? sum / count : Number.NaN;
+}
