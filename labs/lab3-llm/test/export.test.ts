@@ -10,10 +10,14 @@ import { exportLanguageModel } from '../src/export/export-model.js';
 import { OnnxCausalLM } from '../src/export/onnx-language-model.js';
 import {
   applyLora,
+  chooseTemplate,
+  HfTokenizer,
+  jinjaTemplate,
   Llama2cTokenizer,
   type LlamaModel,
   loadModel,
   loraLayers,
+  PLAIN_TEMPLATE,
   PROJECTIONS,
   saveAdapter,
   writeTinyLlama2c,
@@ -71,6 +75,14 @@ describe('lab3 export --format onnx (tiny llama2.c model with a LoRA adapter)', 
     expect(config).toMatchObject({ model_type: 'llama', num_key_value_heads: tiny.config.numKvHeads });
     const tokConfig = JSON.parse(readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8'));
     expect(tokConfig.chat_template).toContain('Question: ');
+  });
+
+  it('the chat template renders as the built-in one and is recognised as it (same stop text)', async () => {
+    const tokenizer = await HfTokenizer.load(out);
+    const jinja = jinjaTemplate(tokenizer.chatTemplate as string, tokenizer.specialTokens);
+    expect(jinja.withoutAnswer('Why?')).toBe(PLAIN_TEMPLATE.withoutAnswer('Why?'));
+    expect(jinja.withAnswer('Why?', 'Because.')).toBe(PLAIN_TEMPLATE.withAnswer('Why?', 'Because.'));
+    expect(chooseTemplate('auto', tokenizer)).toBe(PLAIN_TEMPLATE);
   });
 
   it('gives the logits of the tfjs model with the adapter (max relative difference ≤ 1e-4), with and without the cache', async () => {

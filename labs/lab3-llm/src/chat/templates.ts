@@ -1,5 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { BadFlagError } from '@introdl/core';
+import { BUILTIN_CHAT_TEMPLATES_JINJA } from '../export/chat-template-jinja.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 
 /**
@@ -119,15 +120,25 @@ export function jinjaTemplate(
 }
 
 /**
+ * A model's Jinja template; when it is one of ours as `introdl lab3 export` writes it, the built-in
+ * template itself, which also knows where an answer stops (the plain template's newline).
+ */
+function modelTemplate(source: string, tokenizer: TextTokenizer): ChatTemplate {
+  for (const [name, jinja] of Object.entries(BUILTIN_CHAT_TEMPLATES_JINJA))
+    if (jinja === source && BUILTIN_TEMPLATES[name]) return BUILTIN_TEMPLATES[name];
+  return jinjaTemplate(source, tokenizer.specialTokens);
+}
+
+/**
  * Picks a template: a built-in name, `model` (the tokenizer's Jinja template), or `auto` (the
  * model's template when it has one, else `plain`).
  */
 export function chooseTemplate(name: string, tokenizer: TextTokenizer): ChatTemplate {
   if (name === 'auto')
-    return tokenizer.chatTemplate ? jinjaTemplate(tokenizer.chatTemplate, tokenizer.specialTokens) : PLAIN_TEMPLATE;
+    return tokenizer.chatTemplate ? modelTemplate(tokenizer.chatTemplate, tokenizer) : PLAIN_TEMPLATE;
   if (name === 'model') {
     if (!tokenizer.chatTemplate) throw new BadFlagError(`--template model: ${tokenizer.source} has no chat_template`);
-    return jinjaTemplate(tokenizer.chatTemplate, tokenizer.specialTokens);
+    return modelTemplate(tokenizer.chatTemplate, tokenizer);
   }
   const t = BUILTIN_TEMPLATES[name];
   if (!t)
