@@ -1,4 +1,5 @@
 export * from './chat/chat.js';
+export * from './chat/jinja-compat.js';
 export * from './chat/stream.js';
 export * from './chat/studio-chat.js';
 export * from './chat/templates.js';

@@ -1,7 +1,7 @@
-import { Template } from '@huggingface/jinja';
 import { BadFlagError } from '@introdl/core';
 import { BUILTIN_CHAT_TEMPLATES_JINJA } from '../export/chat-template-jinja.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { compileChatTemplate } from './jinja-compat.js';
 
 /**
  * Chat templates: how a question (and, for training, its answer) becomes the text the model sees.
@@ -18,6 +18,14 @@ export interface ChatTemplate {
   readonly endOfTurn: readonly string[];
   /** Text that ends the answer when no token does (the plain template's newline). */
   readonly stopText?: string;
+  /** A whole conversation (the model's own Jinja templates only). */
+  render?(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string;
+}
+
+/** One message of a conversation, as chat templates take them. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
 }
 
 /** A template from two format strings with `{question}` and `{answer}`, as the course writes them. */
@@ -82,11 +90,14 @@ export function jinjaTemplate(
   specialTokens: Readonly<Record<string, string>>,
   name = 'model',
 ): ChatTemplate {
-  const template = new Template(source);
-  const render = (messages: { role: string; content: string }[], addGenerationPrompt: boolean) =>
+  const template = compileChatTemplate(source);
+  // As transformers' apply_chat_template: the special tokens as variables, and Qwen3's switch set
+  // to answer without a thinking block (the lab trains and prompts answers, not reasoning).
+  const render = (messages: readonly ChatMessage[], addGenerationPrompt: boolean) =>
     template.render({
-      messages,
+      messages: messages.map((m) => ({ ...m })),
       add_generation_prompt: addGenerationPrompt,
+      enable_thinking: false,
       bos_token: '',
       eos_token: '',
       pad_token: '',
@@ -106,6 +117,7 @@ export function jinjaTemplate(
   const endOfTurn = after ? [after] : [];
   return {
     name,
+    render,
     withoutAnswer: (question) => render([{ role: 'user', content: question }], true),
     withAnswer: (question, answer) =>
       render(
