@@ -64,6 +64,11 @@ export async function createOnnxSession(file: string, options: OnnxSessionOption
       executionProviders: options.providers ?? onnxProviders(),
       graphOptimizationLevel: 'all',
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      // ONNX Runtime's worker threads spin while waiting for work by default; on a shared or busy CPU
+      // (a laptop running the browser, CI, other jobs) they fight the rest for the cores: measured
+      // here at load 24, two spinning threads scored the detector's windows in 1.69 s, two that sleep
+      // in 0.91 s. INTRODL_ONNX_SPIN=1 turns spinning back on.
+      extra: { session: { intra_op: { allow_spinning: process.env.INTRODL_ONNX_SPIN === '1' ? '1' : '0' } } },
     });
   } catch (err) {
     throw new BadFileError(file, `ONNX Runtime cannot load it: ${(err as Error).message}`);
