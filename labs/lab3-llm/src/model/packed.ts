@@ -182,12 +182,10 @@ export function packedMatMul(x: tf.Tensor2D, w: PackedWeight, transposeW: boolea
       return tf.matMul(x, dense, false, transposeW);
     });
   }
-  return tf
-    .engine()
-    .runKernel(PACKED_MATMUL, { x, w: w.data }, {
-      transposeW,
-      kind: KIND_CODE[w.kind],
-    } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  return tf.engine().runKernel(PACKED_MATMUL, { x, w: w.data }, {
+    transposeW,
+    kind: KIND_CODE[w.kind],
+  } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
 /**
