@@ -20,6 +20,7 @@ import {
   PLAIN_TEMPLATE,
   PROJECTIONS,
   saveAdapter,
+  writeTinyHfModel,
   writeTinyLlama2c,
 } from '../src/index.js';
 import { modelLogits, tmpDir, useCpu } from './helpers.js';
@@ -128,6 +129,32 @@ describe('lab3 export --format onnx (tiny llama2.c model with a LoRA adapter)', 
   it.runIf(pythonWithOnnx())('passes onnx.checker.check_model (full check)', () => {
     const [r] = checkOnnxFiles([path.join(out, 'onnx', 'model.onnx')]);
     expect(r.ok, r.message).toBe(true);
+  });
+});
+
+describe('lab3 export of Hugging Face folders', () => {
+  it('a Qwen2-style model (q/k/v biases, untied head, grouped KV heads) gives the tfjs logits', async () => {
+    const tiny = writeTinyHfModel(path.join(tmpDir(), 'qwen2'), {
+      architecture: 'qwen2',
+      tieWordEmbeddings: false,
+      numHeads: 4,
+      numKvHeads: 2,
+    });
+    const out = path.join(tmpDir(), 'qwen2-onnx');
+    await exportLanguageModel({ model: tiny.folder, format: 'onnx', out });
+    const lm = await loadModel(tiny.folder);
+    const onnx = await OnnxCausalLM.load(out);
+    const ids = lm.tokenizer.encode('hello there you');
+    expect(maxRelativeDifference(await onnx.logits(ids), modelLogits(lm.model, ids))).toBeLessThanOrEqual(1e-4);
+    onnx.dispose();
+    lm.model.dispose();
+  });
+
+  it('refuses architectures the graph does not compute (Gemma 2), with a clear error', async () => {
+    const tiny = writeTinyHfModel(path.join(tmpDir(), 'gemma2'), { architecture: 'gemma2' });
+    await expect(
+      exportLanguageModel({ model: tiny.folder, format: 'onnx', out: path.join(tmpDir(), 'g') }),
+    ).rejects.toThrow(/Llama-family decoder.*gemma2/);
   });
 });
 

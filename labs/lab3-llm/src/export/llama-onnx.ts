@@ -23,6 +23,22 @@ import { inverseFrequencies } from '../model/rope.js';
 /** Architectures whose forward pass the graph reproduces. */
 export const LLAMA_FAMILY: readonly string[] = ['llama', 'llama2c', 'mistral', 'qwen2'];
 
+/** Features of other decoders (Gemma, Qwen3, LFM2, sliding windows) the graph does not compute. */
+function unsupportedFeatures(c: LlamaConfig): string[] {
+  const out: string[] = [];
+  if (c.qkNorm) out.push('q/k norms');
+  if (c.embedScale !== undefined && c.embedScale !== 1) out.push('embedding scale');
+  if (c.normOffset) out.push('norm offset');
+  if (c.hiddenAct && c.hiddenAct !== 'silu') out.push(`activation ${c.hiddenAct}`);
+  if (c.queryScale !== undefined && Math.abs(c.queryScale - 1 / Math.sqrt(c.headDim)) > 1e-9) out.push('query scale');
+  if (c.attnSoftcap || c.finalSoftcap) out.push('soft-capping');
+  if (c.sandwichNorms) out.push('sandwich norms');
+  if (c.slidingWindow) out.push('sliding-window attention');
+  if (c.localRopeTheta !== undefined) out.push('local rotary base');
+  if (c.layerTypes?.some((t) => t !== 'attention')) out.push('non-attention layers');
+  return out;
+}
+
 /** The weight of a projection as [in, out] (the tfjs model stores PyTorch's [out, in]). */
 function transposed(model: LlamaModel, name: string): { data: Float32Array; dims: number[] } {
   const w = model.weight(name);
@@ -59,9 +75,10 @@ export function llamaOnnxGraph(model: LlamaModel): OnnxGraph {
     if (!adapter.merged) throw new Error(`the adapter on ${module} must be merged before export`);
   }
   const c: LlamaConfig = model.config;
-  if (!LLAMA_FAMILY.includes(c.architecture)) {
+  const extras = unsupportedFeatures(c);
+  if (!LLAMA_FAMILY.includes(c.architecture) || extras.length) {
     throw new BadFlagError(
-      `export to ONNX covers the Llama-family decoder (${LLAMA_FAMILY.join(', ')}); this model is "${c.architecture}"`,
+      `export to ONNX covers the Llama-family decoder (${LLAMA_FAMILY.join(', ')}); this model is "${c.architecture}"${extras.length ? ` with ${extras.join(', ')}` : ''}`,
     );
   }
   const { numHeads: nh, numKvHeads: nkv, headDim: d, hiddenSize: H, vocabSize: V } = c;
