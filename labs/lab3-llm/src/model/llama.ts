@@ -1,4 +1,4 @@
-import { BadShapeError, Rng, type Trainable, tf } from '@introdl/core';
+import { BadShapeError, Rng, rmsNorm, swiglu, type Trainable, tf } from '@introdl/core';
 import { checkpointed } from './checkpoint.js';
 import { ALL_PROJECTIONS, type LayerType, type LlamaConfig, layerType, type Projection } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -321,8 +321,7 @@ export class LlamaModel implements Trainable {
   private rmsnorm<X extends tf.Tensor>(x: X, name: string): X {
     const w = this.weight(`${name}.weight`);
     const scale = this.config.normOffset ? tf.add(w, this.config.normOffset) : w;
-    const variance = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, this.config.rmsNormEps))), scale) as X;
+    return rmsNorm(x, scale, this.config.rmsNormEps); // one fused kernel each way on webgpu
   }
 
   /** x [B, T, heads, d] rotated (rotate-half convention) with the pass's cos/sin. */
@@ -403,15 +402,13 @@ export class LlamaModel implements Trainable {
     const names = this.names[l].linear;
     const gate = this.project(x, names.gate_proj!, options);
     const up = this.project(x, names.up_proj!, options);
-    let act: tf.Tensor;
     if (this.config.hiddenAct === 'gelu_tanh') {
       // GELU, tanh approximation (PyTorch's gelu(approximate="tanh")): ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
       const inner = tf.mul(tf.add(gate, tf.mul(tf.pow(gate, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-      act = tf.mul(tf.mul(gate, 0.5), tf.add(tf.tanh(inner), 1));
-    } else {
-      act = tf.mul(gate, tf.sigmoid(gate));
+      const act = tf.mul(tf.mul(gate, 0.5), tf.add(tf.tanh(inner), 1));
+      return this.project(tf.mul(act, up) as tf.Tensor2D, names.down_proj!, options);
     }
-    return this.project(tf.mul(act, up) as tf.Tensor2D, names.down_proj!, options);
+    return this.project(swiglu(gate, up), names.down_proj!, options); // fused on webgpu
   }
 
   /** One decoder layer on h [B·T, hidden]. */
