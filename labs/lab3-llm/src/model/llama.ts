@@ -1,4 +1,13 @@
-import { BadShapeError, Rng, rmsNorm, swiglu, type Trainable, tf } from '@introdl/core';
+import {
+  BadShapeError,
+  causalAttention,
+  fusedWebGPUActive,
+  Rng,
+  rmsNorm,
+  swiglu,
+  type Trainable,
+  tf,
+} from '@introdl/core';
 import { checkpointed } from './checkpoint.js';
 import { ALL_PROJECTIONS, type LayerType, type LlamaConfig, layerType, type Projection } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -347,6 +356,16 @@ export class LlamaModel implements Trainable {
       k = this.rmsnorm(k, names.kNorm);
     }
     const rope = ctx.rope(l);
+    const scale = this.config.queryScale ?? 1 / Math.sqrt(d);
+    if (fusedWebGPUActive() && !options.cache && !options.packing && !this.config.attnSoftcap) {
+      if (layerType(this.config, l) === 'attention') {
+        // One WGSL kernel forward and two backward for RoPE + causal GQA attention (core's causalAttention).
+        const cos = rope.cos.reshape<tf.Tensor2D>([T, d]);
+        const sin = rope.sin.reshape<tf.Tensor2D>([T, d]);
+        const attended = causalAttention(q, k, v, cos, sin, scale).reshape<tf.Tensor2D>([B * T, nh * d]);
+        return this.project(attended, names.linear.o_proj!, options);
+      }
+    }
     q = LlamaModel.applyRope(q, rope);
     k = LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]);
     v = v.transpose([0, 2, 1, 3]);
@@ -354,7 +373,7 @@ export class LlamaModel implements Trainable {
     // Query heads h = g * rep + r share key/value head g (HF repeat_kv, llama2.c h / kv_mul): group
     // them as [B, nkv, rep * T, d] so one batched matmul per kv head serves all its query heads.
     const qg = q.transpose([0, 2, 1, 3]).reshape([B, nkv, rep * T, d]);
-    let scores = tf.mul(tf.matMul(qg, k, false, true), this.config.queryScale ?? 1 / Math.sqrt(d));
+    let scores = tf.mul(tf.matMul(qg, k, false, true), scale);
     const cap = this.config.attnSoftcap;
     if (cap) scores = tf.mul(tf.tanh(tf.div(scores, cap)), cap);
     const mask = ctx.mask(layerType(this.config, l), rep, k.shape[2]);

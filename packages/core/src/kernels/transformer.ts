@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { causalAttentionWebGPU } from './webgpu/attention.js';
 import { rmsNormWebGPU, swigluWebGPU } from './webgpu/norm-act.js';
 import { fusedWebGPUActive } from './webgpu/runner.js';
 
@@ -17,4 +18,44 @@ export function rmsNorm<X extends tf.Tensor>(x: X, w: tf.Tensor, eps: number): X
 export function swiglu<X extends tf.Tensor>(gate: X, up: X): X {
   if (fusedWebGPUActive() && gate.dtype === 'float32') return swigluWebGPU(gate, up) as X;
   return tf.tidy(() => tf.mul(tf.mul(gate, tf.sigmoid(gate)), up)) as X;
+}
+
+/** x [B, T, heads, D] rotated (rotate-half convention) by cos/sin [T, D]. */
+function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
+  const [, T, , d] = x.shape;
+  const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, d / 2]);
+  const x2 = x.slice([0, 0, 0, d / 2], [-1, -1, -1, d / 2]);
+  const rotated = tf.concat([tf.neg(x2), x1], 3);
+  return tf.add(tf.mul(x, cos.reshape([1, T, 1, d])), tf.mul(rotated, sin.reshape([1, T, 1, d]))) as tf.Tensor4D;
+}
+
+/**
+ * Causal grouped-query attention with rotary embeddings: q [B, T, nh, D], k and v [B, T, nkv, D]
+ * before RoPE, cos/sin [T, D]; returns [B, T, nh, D]. Query head h attends with key/value head
+ * ⌊h / (nh/nkv)⌋. One WGSL dispatch forward and two backward on webgpu; tfjs ops elsewhere.
+ */
+export function causalAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  cos: tf.Tensor2D,
+  sin: tf.Tensor2D,
+  scale: number,
+): tf.Tensor4D {
+  const [B, T, nh, d] = q.shape;
+  const nkv = k.shape[2];
+  if (fusedWebGPUActive() && d % 2 === 0 && d <= 256) return causalAttentionWebGPU(q, k, v, cos, sin, scale);
+  return tf.tidy(() => {
+    const rep = nh / nkv;
+    const qr = applyRope(q, cos, sin);
+    const kr = applyRope(k, cos, sin).transpose([0, 2, 1, 3]); // [B, nkv, T, d]
+    const vt = v.transpose([0, 2, 1, 3]);
+    // heads h = g·rep + r share kv head g: [B, nkv, rep·T, d], one batched matmul per kv head
+    const qg = qr.transpose([0, 2, 1, 3]).reshape([B, nkv, rep * T, d]);
+    const scores = tf.mul(tf.matMul(qg, kr, false, true), scale);
+    const allowed = tf.tile(tf.linalg.bandPart(tf.ones([T, T]), -1, 0), [rep, 1]); // row r·T+t sees keys ≤ t
+    const masked = tf.add(scores, tf.mul(tf.sub(1, allowed), -1e9));
+    const attended = tf.matMul(tf.softmax(masked), vt); // [B, nkv, rep·T, d]
+    return attended.reshape([B, nh, T, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+  });
 }

@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs';
+import { allocate, dispatch, f32, groups, pipelineFor, toTensor, webgpuBackend, words } from './runner.js';
+
+/**
+ * Causal grouped-query attention with rotary embeddings as fused WebGPU kernels, for training: one
+ * dispatch forward, two backward (FlashAttention-2's recomputation: nothing of size T×T is stored,
+ * only the output and each row's log-sum-exp).
+ *
+ * q [B, T, nh, D], k and v [B, T, nkv, D] (before RoPE, in the rotate-half convention), cos and sin
+ * [T, D]; query head h reads key/value head ⌊h / (nh/nkv)⌋ (Hugging Face's repeat_kv). The output is
+ * [B, T, nh, D], the layout the output projection reads. Each thread owns one query row (forward,
+ * dQ) or one key row (dK, dV) and loops over the other side with an online softmax; D is a
+ * compile-time constant (one pipeline per head size).
+ */
+
+function common(d: number): string {
+  return /* wgsl */ `
+const D: u32 = ${d}u;
+const H2: u32 = ${d / 2}u;
+struct Params { batch: u32, time: u32, heads: u32, kvHeads: u32, scale: f32 }
+`;
+}
+
+/** Rotated row `base` of `buf` at position `t` into `out` (times `mul`). */
+function rotate(buf: string, out: string, mul: string): string {
+  return `for (var c = 0u; c < D; c++) {
+      var r: f32;
+      if (c < H2) { r = -${buf}[base + c + H2]; } else { r = ${buf}[base + c - H2]; }
+      ${out}[c] = (${buf}[base + c] * cs[pos * D + c] + r * sn[pos * D + c]) * ${mul};
+    }`;
+}
+
+/** The transpose of the rotation, applied to gradient `g` at position `pos`, written to `dst` row `base`. */
+function unrotate(g: string, dst: string): string {
+  return `for (var c = 0u; c < D; c++) {
+    var r: f32;
+    if (c < H2) { r = ${g}[c + H2] * sn[pos * D + c + H2]; } else { r = -${g}[c - H2] * sn[pos * D + c - H2]; }
+    ${dst}[base + c] = ${g}[c] * cs[pos * D + c] + r;
+  }`;
+}
+
+function forwardShader(d: number): string {
+  return /* wgsl */ `${common(d)}
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> cs: array<f32>;
+@group(0) @binding(4) var<storage, read> sn: array<f32>;
+@group(0) @binding(5) var<storage, read_write> o: array<f32>;
+@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(7) var<uniform> p: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let b = gid.y / p.heads;
+  let h = gid.y % p.heads;
+  if (i >= p.time || b >= p.batch) { return; }
+  let g = h / (p.heads / p.kvHeads);
+  let qb = ((b * p.time + i) * p.heads + h) * D;
+  var qr: array<f32, ${d}>;
+  var kr: array<f32, ${d}>;
+  var acc: array<f32, ${d}>;
+  {
+    let base = qb;
+    let pos = i;
+    ${rotate('q', 'qr', 'p.scale')}
+  }
+  var m = -1e30;
+  var l = 0.0;
+  for (var j = 0u; j <= i; j++) {
+    let base = ((b * p.time + j) * p.kvHeads + g) * D;
+    let pos = j;
+    ${rotate('k', 'kr', '1.0')}
+    var s = 0.0;
+    for (var c = 0u; c < D; c++) { s += qr[c] * kr[c]; }
+    let mNew = max(m, s);
+    let corr = exp(m - mNew);
+    let e = exp(s - mNew);
+    l = l * corr + e;
+    for (var c = 0u; c < D; c++) { acc[c] = acc[c] * corr + e * v[base + c]; }
+    m = mNew;
+  }
+  for (var c = 0u; c < D; c++) { o[qb + c] = acc[c] / l; }
+  lse[(b * p.heads + h) * p.time + i] = m + log(l);
+}
+`;
+}
+
+/** dQ per query row; also stores Δ_i = dO_i·O_i for the dK/dV pass. */
+function backwardQShader(d: number): string {
+  return /* wgsl */ `${common(d)}
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> cs: array<f32>;
+@group(0) @binding(4) var<storage, read> sn: array<f32>;
+@group(0) @binding(5) var<storage, read> o: array<f32>;
+@group(0) @binding(6) var<storage, read> lse: array<f32>;
+@group(0) @binding(7) var<storage, read> dO: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(9) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(10) var<uniform> p: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let b = gid.y / p.heads;
+  let h = gid.y % p.heads;
+  if (i >= p.time || b >= p.batch) { return; }
+  let g = h / (p.heads / p.kvHeads);
+  let qb = ((b * p.time + i) * p.heads + h) * D;
+  let row = (b * p.heads + h) * p.time + i;
+  var qr: array<f32, ${d}>;
+  var kr: array<f32, ${d}>;
+  var acc: array<f32, ${d}>;
+  {
+    let base = qb;
+    let pos = i;
+    ${rotate('q', 'qr', 'p.scale')}
+  }
+  var di = 0.0;
+  for (var c = 0u; c < D; c++) { di += dO[qb + c] * o[qb + c]; }
+  delta[row] = di;
+  let L = lse[row];
+  for (var j = 0u; j <= i; j++) {
+    let base = ((b * p.time + j) * p.kvHeads + g) * D;
+    let pos = j;
+    ${rotate('k', 'kr', '1.0')}
+    var s = 0.0;
+    var dp = 0.0;
+    for (var c = 0u; c < D; c++) { s += qr[c] * kr[c]; dp += dO[qb + c] * v[base + c]; }
+    let ds = exp(s - L) * (dp - di);
+    for (var c = 0u; c < D; c++) { acc[c] += ds * kr[c] * p.scale; }
+  }
+  {
+    let base = qb;
+    let pos = i;
+    ${unrotate('acc', 'dq')}
+  }
+}
+`;
+}
+
+/** dK and dV per key row, over every query row at or after it of every head in its group. */
+function backwardKVShader(d: number): string {
+  return /* wgsl */ `${common(d)}
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> cs: array<f32>;
+@group(0) @binding(4) var<storage, read> sn: array<f32>;
+@group(0) @binding(5) var<storage, read> lse: array<f32>;
+@group(0) @binding(6) var<storage, read> delta: array<f32>;
+@group(0) @binding(7) var<storage, read> dO: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(10) var<uniform> p: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let b = gid.y / p.kvHeads;
+  let g = gid.y % p.kvHeads;
+  if (j >= p.time || b >= p.batch) { return; }
+  let rep = p.heads / p.kvHeads;
+  let kb = ((b * p.time + j) * p.kvHeads + g) * D;
+  var qr: array<f32, ${d}>;
+  var kr: array<f32, ${d}>;
+  var dkr: array<f32, ${d}>;
+  var dvr: array<f32, ${d}>;
+  {
+    let base = kb;
+    let pos = j;
+    ${rotate('k', 'kr', '1.0')}
+  }
+  for (var r = 0u; r < rep; r++) {
+    let h = g * rep + r;
+    for (var i = j; i < p.time; i++) {
+      let base = ((b * p.time + i) * p.heads + h) * D;
+      let pos = i;
+      ${rotate('q', 'qr', 'p.scale')}
+      let row = (b * p.heads + h) * p.time + i;
+      var s = 0.0;
+      var dp = 0.0;
+      for (var c = 0u; c < D; c++) { s += qr[c] * kr[c]; dp += dO[base + c] * v[kb + c]; }
+      let pr = exp(s - lse[row]);
+      let ds = pr * (dp - delta[row]);
+      for (var c = 0u; c < D; c++) { dvr[c] += pr * dO[base + c]; dkr[c] += ds * qr[c]; }
+    }
+  }
+  for (var c = 0u; c < D; c++) { dv[kb + c] = dvr[c]; }
+  {
+    let base = kb;
+    let pos = j;
+    ${unrotate('dkr', 'dk')}
+  }
+}
+`;
+}
+
+/**
+ * Causal GQA attention with RoPE on webgpu, differentiable in q, k and v (the rotary tables are
+ * constants). `scale` multiplies the scores (1/√D for Llama).
+ */
+export function causalAttentionWebGPU(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  cos: tf.Tensor2D,
+  sin: tf.Tensor2D,
+  scale: number,
+): tf.Tensor4D {
+  const [batch, time, heads, d] = q.shape;
+  const kvHeads = k.shape[2];
+  const uniforms = () => words(batch, time, heads, kvHeads, f32(scale));
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qs, ks, vs] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const save = args[3] as tf.GradSaveFunc;
+    const backend = webgpuBackend();
+    const o = allocate(backend, qs.shape);
+    const lse = allocate(backend, [batch, heads, time]);
+    dispatch(backend, {
+      pipeline: pipelineFor(backend, `introdl-attention-forward-${d}`, () => forwardShader(d)),
+      buffers: [qs, ks, vs, cos, sin, o, lse],
+      uniforms: uniforms(),
+      workgroups: [groups(time), batch * heads],
+    });
+    const out = toTensor<tf.Tensor4D>(o);
+    save([qs, ks, vs, cos, sin, out, toTensor(lse)]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sc, ss, so, sl] = saved;
+        const be = webgpuBackend();
+        const dq = allocate(be, sq.shape);
+        const delta = allocate(be, [batch, heads, time]);
+        dispatch(be, {
+          pipeline: pipelineFor(be, `introdl-attention-backward-q-${d}`, () => backwardQShader(d)),
+          buffers: [sq, sk, sv, sc, ss, so, sl, dy, dq, delta],
+          uniforms: uniforms(),
+          workgroups: [groups(time), batch * heads],
+        });
+        const dk = allocate(be, sk.shape);
+        const dv = allocate(be, sv.shape);
+        dispatch(be, {
+          pipeline: pipelineFor(be, `introdl-attention-backward-kv-${d}`, () => backwardKVShader(d)),
+          buffers: [sq, sk, sv, sc, ss, sl, delta, dy, dk, dv],
+          uniforms: uniforms(),
+          workgroups: [groups(time), batch * kvHeads],
+        });
+        toTensor(delta).dispose();
+        return [toTensor(dq), toTensor(dk), toTensor(dv)];
+      },
+    };
+  });
+  return op(q, k, v) as tf.Tensor4D;
+}
