@@ -109,10 +109,17 @@ export async function detectFacesWith(
   const o = { ...SLIDING_WINDOW_DEFAULTS, ...options };
   const windows = windowBoxes(image.width, image.height, o);
   const scores = new Float32Array(windows.length);
+  // A scorer that runs off the main thread (ONNX Runtime) scores one batch while the next is cropped.
+  let pending: Promise<void> | undefined;
   for (let start = 0; start < windows.length; start += o.batchSize) {
     const chunk = windows.slice(start, start + o.batchSize);
-    scores.set(Array.from(await score(windowBatch(image, chunk), chunk.length)), start);
+    const batch = windowBatch(image, chunk);
+    await pending;
+    pending = score(batch, chunk.length).then((p) => {
+      scores.set(Array.from(p), start);
+    });
   }
+  await pending;
   return boxesFromScores(windows, scores, o);
 }
 
