@@ -1,11 +1,11 @@
 import { BadFlagError, type CommandContext, type CommandGroup, intOption, numberOption } from '@introdl/core';
 import { digitsStats, faceFileStats } from './data-stats.js';
 import { detectImages } from './detect/detect-images.js';
-import { exportCommand } from './export/command.js';
-import { predictOnnx } from './export/onnx-predict.js';
 import { parseDataset } from './digits/data.js';
 import { evaluateDigitCheckpoint } from './digits/evaluate-checkpoint.js';
 import { trainDigits } from './digits/train.js';
+import { exportCommand } from './export/command.js';
+import { predictOnnx } from './export/onnx-predict.js';
 import { buildFaceDataset } from './faces/build-dataset.js';
 import { evaluateFaces } from './faces/evaluate-faces.js';
 import { trainFaces } from './faces/train-faces.js';
@@ -154,6 +154,11 @@ export const commands: CommandGroup = {
         { flags: '--london <dir>', description: 'the London set folder (with groups.csv)' },
         { flags: '--faces <file>', description: 'also report accuracy on a balanced sample of this face HDF5 file' },
         { flags: '--bootstrap <n>', description: 'bootstrap resamples for the intervals', default: '2000' },
+        {
+          flags: '--crops <n>',
+          description: 'non-face crops scored per held-out photo (astronaut.png, coffee.png)',
+          default: '300',
+        },
       ],
       async run({ options, context }) {
         const checkpoints = list(options.checkpoint);
@@ -183,12 +188,25 @@ export const commands: CommandGroup = {
           londonDir: str(options, 'london'),
           facesFile: str(options, 'faces'),
           resamples: intOption(options, 'bootstrap', 2000),
+          cropsPerPhoto: intOption(options, 'crops', 300),
           seed: context.seed,
           out: context.out,
           ...backendInfo(context),
           log: context.log,
         });
-        context.print(`report: ${r.files.markdown}\nchart: ${r.files.chart}\njson: ${r.files.json}`);
+        for (const set of r.sets)
+          for (const m of set.models)
+            context.print(
+              `${set.set}: ${m.label} ${m.detected}/${m.total} faces at P ≥ 0.5 (${m.groups.map((g) => `${g.group} ${g.probabilities.filter((v) => v >= 0.5).length}/${g.n}`).join(', ')}); worst ${m.worstGroup.group}, best − worst mean P ${m.largestGap.gap.toFixed(2)}`,
+            );
+        for (const m of r.nonFaces)
+          if (m.n)
+            context.print(
+              `held-out photos: ${m.label} keeps ${(100 * m.belowHalf).toFixed(1)}% of ${m.n} non-face crops below 0.5`,
+            );
+        context.print(
+          `report: ${r.files.markdown}\nchart: ${r.files.chart} (${r.files.chartSvg})\njson: ${r.files.json}`,
+        );
         return 0;
       },
     },
@@ -229,26 +247,55 @@ export const commands: CommandGroup = {
       options: [
         dataOption,
         { flags: '--output <file>', description: 'the HDF5 file to write', default: 'train_face_offline.h5' },
-        { flags: '--augmentations <n>', description: 'augmented copies of each face', default: '40' },
-        { flags: '--negatives <n>', description: 'number of non-faces (default: as many as faces)' },
+        { flags: '--augmentations <n>', description: 'augmented crops of each training face photo', default: '4' },
+        { flags: '--negative-ratio <r>', description: 'non-faces per face', default: '1.5' },
+        { flags: '--pool-ratio <r>', description: 'hard-negative mining pool windows per face', default: '2' },
         {
-          flags: '--fashion-fraction <f>',
-          description: 'share of the non-faces taken from Fashion-MNIST',
+          flags: '--held-out <f>',
+          description: "share of each London skin × gender group's people held out for evaluation",
           default: '0.3',
         },
-        { flags: '--seed <n>', description: 'random seed (recorded in the file)', default: '1' },
+        {
+          flags: '--validation <f>',
+          description: "share of each extra set's people held out for validation and threshold calibration",
+          default: '0.1',
+        },
+        { flags: '--split-seed <n>', description: 'seed of the person split (fixed by default)', default: '1' },
+        {
+          flags: '--hold-out-photos <names...>',
+          description: 'CC0 photos never used (default: astronaut.png coffee.png, the detection test photos)',
+        },
+        { flags: '--max-people <n>', description: 'use at most N people of each face source (quick builds)' },
+        {
+          flags: '--fashion-fraction <f>',
+          description: 'share of the non-faces taken from Fashion-MNIST (domain-randomised like the rest)',
+          default: '0',
+        },
+        {
+          flags: '--seed <n>',
+          description: 'random seed of the crops and augmentations (recorded in the file)',
+          default: '1',
+        },
       ],
       async run({ options, context }) {
         const r = await buildFaceDataset({
           dataDir: str(options, 'data'),
           output: String(options.output),
-          augmentations: intOption(options, 'augmentations', 40),
-          negatives: optionalInt(options, 'negatives'),
-          fashionFraction: numberOption(options, 'fashionFraction', 0.3),
+          augmentations: intOption(options, 'augmentations', 4),
+          negativeRatio: numberOption(options, 'negativeRatio', 1.5),
+          poolRatio: numberOption(options, 'poolRatio', 2),
+          heldOut: numberOption(options, 'heldOut', 0.3),
+          validation: numberOption(options, 'validation', 0.1),
+          splitSeed: intOption(options, 'splitSeed', 1),
+          holdOutPhotos: options.holdOutPhotos === undefined ? undefined : list(options.holdOutPhotos),
+          maxPeoplePerSource: optionalInt(options, 'maxPeople'),
+          fashionFraction: numberOption(options, 'fashionFraction', 0),
           seed: intOption(options, 'seed', 1),
           log: context.log,
         });
-        context.print(`${r.file}: ${r.faces} faces, ${r.nonFaces} non-faces`);
+        context.print(
+          `${r.file}: ${r.faces} faces, ${r.nonFaces} non-faces, ${r.pool} mining-pool windows, validation ${r.validation.faces} faces and ${r.validation.nonFaces} non-faces`,
+        );
         return 0;
       },
     },
@@ -266,7 +313,14 @@ export const commands: CommandGroup = {
           default: '0.12',
         },
         { flags: '--stride <f>', description: 'stride as a fraction of the window', default: '0.2' },
-        { flags: '--threshold <p>', description: 'P(face) a window needs', default: '0.5' },
+        {
+          flags: '--threshold <p>',
+          description: "P(face) a window needs (default: the run's calibrated threshold, else 0.5)",
+        },
+        {
+          flags: '--face-scale <f>',
+          description: "the face's side as a share of the window's (default: from the run's training data, else 1)",
+        },
         { flags: '--nms-iou <f>', description: 'IoU above which non-maximum suppression drops a box', default: '0.3' },
         {
           flags: '--min-neighbours <n>',
@@ -285,7 +339,8 @@ export const commands: CommandGroup = {
           sizes: intOption(options, 'sizes', 8),
           minFraction: numberOption(options, 'minWindow', 0.12),
           strideFraction: numberOption(options, 'stride', 0.2),
-          threshold: numberOption(options, 'threshold', 0.5),
+          threshold: optionalNumber(options, 'threshold'),
+          faceScale: optionalNumber(options, 'faceScale'),
           nmsIou: numberOption(options, 'nmsIou', 0.3),
           minNeighbours: intOption(options, 'minNeighbours', 2),
           reference: options.reference !== false,

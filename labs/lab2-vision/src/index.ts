@@ -6,9 +6,22 @@
  * @packageDocumentation
  */
 export { commands } from './commands.js';
+/** Metadata for the studio's Lab 2 page. */
+export const views = {
+  title: 'Lab 2: face detection',
+  description: 'Faces found by the lab’s sliding-window classifier and by MediaPipe, and the bias report.',
+};
 export { bestMatches, iou, nonMaxSuppression, type ScoredBox } from './detect/boxes.js';
+export { type DetectorSettings, detectorSettings } from './detect/detector-settings.js';
 export { referenceDetect } from './detect/reference-detector.js';
-export { type Detection, detectFaces, type SlidingWindowOptions, windowBoxes } from './detect/sliding-window.js';
+export {
+  type Detection,
+  detectFaces as slidingWindowDetect,
+  faceBoxOfWindow,
+  type SlidingWindowOptions,
+  windowBoxes,
+} from './detect/sliding-window.js';
+export { detectFaces, type RgbaPixels, type StudioFaceBox } from './detect/studio-detect.js';
 export { type DigitsData, type DigitsDataset, loadDigits } from './digits/data.js';
 export { countCorrect, evaluateDigits, predictProbabilities } from './digits/evaluate.js';
 export { buildCnnModel, buildFcModel, countParameters, DIGIT_INPUT_SHAPE } from './digits/models.js';

@@ -6,6 +6,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import { svgDocument, svgImage, svgRect, svgText, writeSvgAsPng } from '../image/svg-picture.js';
 import { loadModel } from '../model-store.js';
 import { bestMatches, type ScoredBox } from './boxes.js';
+import { detectorSettings } from './detector-settings.js';
 import { referenceDetect } from './reference-detector.js';
 import { detectFaces, detectFacesWith, type SlidingWindowOptions } from './sliding-window.js';
 
@@ -29,7 +30,10 @@ export interface ImageDetections {
   width: number;
   height: number;
   windows: number;
+  /** Windows at or above the threshold, before non-maximum suppression. */
+  candidates: number;
   maxScore: number;
+  threshold: number;
   /** Seconds the sliding window took (cropping, resizing and scoring every window). */
   seconds: number;
   boxes: ScoredBox[];
@@ -84,17 +88,26 @@ export async function detectImages(
   const model = onnx
     ? { kind: onnx.kind, checkpoint: onnx.dir, faceLogit: undefined, dispose: () => onnx.dispose() }
     : loadModel(options.checkpoint, ['classifier', 'dbvae']);
+  // A training run's calibrated threshold and face scale (an ONNX export carries neither).
+  const settings =
+    'step' in model
+      ? detectorSettings(model.checkpoint, model.step)
+      : { threshold: 0.5, faceScale: 1, source: 'P(face) ≥ 0.5 (an export has no calibrated threshold)' };
   const windowOptions: SlidingWindowOptions = {
     sizes: options.sizes,
     minFraction: options.minFraction,
     maxFraction: options.maxFraction,
     strideFraction: options.strideFraction,
-    threshold: options.threshold,
+    threshold: options.threshold ?? settings.threshold,
     nmsIou: options.nmsIou,
     minNeighbours: options.minNeighbours,
+    faceScale: options.faceScale ?? settings.faceScale,
   };
   for (const k of Object.keys(windowOptions) as (keyof SlidingWindowOptions)[])
     if (windowOptions[k] === undefined) delete windowOptions[k];
+  log(
+    `window threshold ${windowOptions.threshold!.toFixed(4)}: ${options.threshold === undefined ? settings.source : 'from --threshold'}; box = window × ${windowOptions.faceScale!.toFixed(3)}`,
+  );
   const run = RunFolder.create({
     lab: 'lab2',
     command: 'introdl lab2 detect',
@@ -104,6 +117,7 @@ export async function detectImages(
       runtime: options.runtime ?? 'tfjs',
       images: options.images,
       ...windowOptions,
+      thresholdSource: options.threshold === undefined ? settings.source : '--threshold',
     },
     seed: options.seed,
     backend: options.backend,
@@ -132,7 +146,9 @@ export async function detectImages(
         width: image.width,
         height: image.height,
         windows: found.windows,
+        candidates: found.candidates,
         maxScore: found.maxScore,
+        threshold: windowOptions.threshold!,
         seconds,
         boxes: found.boxes,
         reference,
@@ -141,7 +157,7 @@ export async function detectImages(
       };
       results.push(r);
       log(
-        `${file}: ${found.boxes.length} box(es) from ${found.windows} windows in ${seconds.toFixed(2)} s (best P ${found.maxScore.toFixed(3)})${reference ? `; reference ${reference.length}, IoU ${r.agreement!.map((v) => v.toFixed(2)).join(', ') || '–'}` : ''}`,
+        `${file}: ${found.boxes.length} box(es) from ${found.windows} windows (${found.candidates} at or above the threshold) in ${seconds.toFixed(2)} s (best P ${found.maxScore.toFixed(3)})${reference ? `; reference ${reference.length}, IoU ${r.agreement!.map((v) => v.toFixed(2)).join(', ') || '–'}` : ''}`,
       );
     }
     await writeFileAtomic(run.output('detections.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BadFileError, dataRoot, MissingDataError } from '@introdl/core';
+import { readCsvTable } from './csv-table.js';
 
 /**
  * Where Lab 2's face data lives. Under the data root (`--data DIR`, else `$INTRODL_DATA`):
@@ -13,6 +14,7 @@ import { BadFileError, dataRoot, MissingDataError } from '@introdl/core';
  *                                    skin ∈ {lighter, darker}, gender ∈ {female, male}, file
  *                                    relative to london/
  *   nonface-cc0/*.{png,jpg}          CC0 / public-domain photos used for negatives and detection
+ *   extra/<set>/labels.csv           more face sets, one row per photo: file,person[,gender,…]
  * ```
  * Fashion-MNIST (for up-sampled negatives) is found the usual way (core's locateDataset).
  */
@@ -47,6 +49,7 @@ export function faceFolders(root: string) {
     london: path.join(base, 'london'),
     londonGroups: path.join(base, 'london', 'groups.csv'),
     nonFaces: path.join(base, 'nonface-cc0'),
+    extra: path.join(base, 'extra'),
   };
 }
 
@@ -84,33 +87,81 @@ export function testFaceFiles(testFacesDir: string): Record<FaceGroup, string[]>
   return out;
 }
 
-/** The London set's images by skin group × gender, from groups.csv. */
-export function londonGroupFiles(londonDir: string): Record<FaceGroup, string[]> {
+/** One face photo of the course data, with who is in it. */
+export interface FacePhoto {
+  /** `london` or `extra/<set>`. */
+  source: string;
+  /** Absolute path. */
+  file: string;
+  /** The person's id within the source (London: the number before `_` in the file name). */
+  person: string;
+  /** Skin group × gender, where the source gives both (London). */
+  group?: FaceGroup;
+  /** `female`, `male`, or empty when unknown. */
+  gender: string;
+}
+
+/** A person's key across sources: people of different sets are different people. */
+export const personKey = (p: Pick<FacePhoto, 'source' | 'person'>): string => `${p.source}:${p.person}`;
+
+/** The London set's photos from groups.csv, each with its person and skin group × gender. */
+export function londonPhotos(londonDir: string): FacePhoto[] {
   requireFolder(londonDir, 'the London face set');
-  const csv = path.join(londonDir, 'groups.csv');
-  if (!existsSync(csv))
-    throw new MissingDataError(`${csv}: the London set's group table (file,skin,gender) is missing`);
-  const lines = readFileSync(csv, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim());
-  const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
-  const [fi, si, gi] = ['file', 'skin', 'gender'].map((c) => header.indexOf(c));
-  if (fi < 0 || si < 0 || gi < 0)
-    throw new BadFileError(csv, `needs the columns file,skin,gender; it has ${header.join(',')}`);
-  const out: Record<FaceGroup, string[]> = { LF: [], LM: [], DF: [], DM: [] };
-  lines.slice(1).forEach((line, i) => {
-    const cells = line.split(',').map((c) => c.trim());
-    const skin = cells[si]?.toLowerCase();
-    const gender = cells[gi]?.toLowerCase();
+  const table = readCsvTable(
+    path.join(londonDir, 'groups.csv'),
+    ['file', 'skin', 'gender'],
+    "the London set's group table (file,skin,gender)",
+  );
+  return table.rows.map(({ line, values }) => {
+    const skin = values.skin.toLowerCase();
+    const gender = values.gender.toLowerCase();
     if (!['lighter', 'darker'].includes(skin) || !['female', 'male'].includes(gender))
       throw new BadFileError(
-        csv,
-        `row ${i + 2}: skin must be lighter|darker and gender female|male, got "${skin}", "${gender}"`,
+        table.file,
+        `line ${line}: skin must be lighter|darker and gender female|male, got "${skin}", "${gender}"`,
       );
+    const file = path.join(londonDir, values.file);
+    if (!existsSync(file)) throw new BadFileError(table.file, `line ${line}: ${file} does not exist`);
+    // The London set names photos <person>_<pose>.jpg (001_03.jpg neutral, 001_08.jpg smiling).
+    const person = /^(\d+)_/.exec(path.basename(values.file))?.[1];
+    if (!person)
+      throw new BadFileError(table.file, `line ${line}: "${values.file}" does not start with a person number and "_"`);
     const group = `${skin[0].toUpperCase()}${gender[0].toUpperCase()}` as FaceGroup;
-    const file = path.join(londonDir, cells[fi]);
-    if (!existsSync(file)) throw new BadFileError(csv, `row ${i + 2}: ${file} does not exist`);
-    out[group].push(file);
+    return { source: 'london', file, person, group, gender };
   });
+}
+
+/** The London set's images by skin group × gender, from groups.csv. */
+export function londonGroupFiles(londonDir: string): Record<FaceGroup, string[]> {
+  const out: Record<FaceGroup, string[]> = { LF: [], LM: [], DF: [], DM: [] };
+  for (const p of londonPhotos(londonDir)) out[p.group!].push(p.file);
   return out;
+}
+
+/**
+ * Every face set under `extra/` (one folder each, in name order), read from its `labels.csv`
+ * (columns file and person; gender when given). A folder without labels.csv is an error: its
+ * photos would otherwise be used without knowing who is in them, and a split by person would be
+ * impossible.
+ */
+export function extraFaceSets(extraDir: string): { name: string; dir: string; photos: FacePhoto[] }[] {
+  if (!existsSync(extraDir)) return [];
+  const sets: { name: string; dir: string; photos: FacePhoto[] }[] = [];
+  for (const name of readdirSync(extraDir).sort()) {
+    const dir = path.join(extraDir, name);
+    if (!statSync(dir).isDirectory()) continue;
+    const table = readCsvTable(
+      path.join(dir, 'labels.csv'),
+      ['file', 'person'],
+      `the label table of the face set ${name} (file,person[,gender]); see its PROVENANCE.md`,
+    );
+    const photos = table.rows.map(({ line, values }) => {
+      const file = path.join(dir, values.file);
+      if (!existsSync(file)) throw new BadFileError(table.file, `line ${line}: ${file} does not exist`);
+      if (!values.person) throw new BadFileError(table.file, `line ${line}: the person is empty`);
+      return { source: `extra/${name}`, file, person: values.person, gender: (values.gender ?? '').toLowerCase() };
+    });
+    sets.push({ name, dir, photos });
+  }
+  return sets;
 }

@@ -15,6 +15,7 @@ export const FACE_SIZE = 64;
 const PIXELS = FACE_SIZE * FACE_SIZE * 3;
 /** Images read per HDF5 call: bounded so the wasm heap never holds the whole file. */
 const READ_CHUNK = 2048;
+const DEFAULT_SET = { images: 'images', labels: 'labels' };
 
 /** A batch as tensors: images [n, 64, 64, 3] RGB in [0, 1], labels [n, 1]. */
 export interface FaceBatch {
@@ -54,40 +55,43 @@ export class FaceDataset {
   ) {}
 
   /**
-   * Opens and fully reads a face HDF5 file.
+   * Opens and fully reads a face HDF5 file: its `images` and `labels`, or another pair of datasets
+   * in the same layout (build-dataset also writes `validation_images` and `validation_labels`).
    * @throws MissingFileError / BadFileError / BadShapeError naming the file and what is wrong.
    */
-  static async open(file: string): Promise<FaceDataset> {
+  static async open(file: string, set: { images: string; labels: string } = DEFAULT_SET): Promise<FaceDataset> {
     const f = await openHdf5(file);
     try {
       const keys = f.keys();
-      for (const name of ['images', 'labels']) {
+      for (const name of [set.images, set.labels]) {
         if (!keys.includes(name)) {
           throw new BadFileError(
             file,
-            `has no "${name}" dataset (it has ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'none'}); a face file needs "images" (N,64,64,3) uint8 and "labels" (N,1)`,
+            `has no "${name}" dataset (it has ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'none'}); a face file needs "${set.images}" (N,64,64,3) uint8 and "${set.labels}" (N,1)`,
           );
         }
       }
-      const images = f.get('images') as H5Dataset;
-      const labels = f.get('labels') as H5Dataset;
+      const images = f.get(set.images) as H5Dataset;
+      const labels = f.get(set.labels) as H5Dataset;
+      const iname = `"${set.images}"`;
+      const lname = `"${set.labels}"`;
       if (!(images instanceof Object) || !('shape' in images) || images.shape === null)
-        throw new BadFileError(file, '"images" is not a dataset');
-      if (!('shape' in labels) || labels.shape === null) throw new BadFileError(file, '"labels" is not a dataset');
+        throw new BadFileError(file, `${iname} is not a dataset`);
+      if (!('shape' in labels) || labels.shape === null) throw new BadFileError(file, `${lname} is not a dataset`);
       const shape = images.shape;
       if (shape.length !== 4 || shape[1] !== FACE_SIZE || shape[2] !== FACE_SIZE || shape[3] !== 3)
-        throw new BadFileError(file, `"images" has shape [${shape}]; expected [N, 64, 64, 3]`);
+        throw new BadFileError(file, `${iname} has shape [${shape}]; expected [N, 64, 64, 3]`);
       const m = images.metadata;
       if (m.type !== 0 || m.size !== 1 || m.signed)
-        throw new BadFileError(file, `"images" holds ${describeType(images)}; expected uint8 pixels`);
+        throw new BadFileError(file, `${iname} holds ${describeType(images)}; expected uint8 pixels`);
       const n = shape[0];
       const lshape = labels.shape;
       if (!(lshape.length === 2 && lshape[1] === 1) && !(lshape.length === 1))
-        throw new BadFileError(file, `"labels" has shape [${lshape}]; expected [N, 1]`);
-      if (lshape[0] !== n) throw new BadFileError(file, `"labels" has ${lshape[0]} rows but "images" has ${n} images`);
+        throw new BadFileError(file, `${lname} has shape [${lshape}]; expected [N, 1]`);
+      if (lshape[0] !== n) throw new BadFileError(file, `${lname} has ${lshape[0]} rows but ${iname} has ${n} images`);
       if (labels.metadata.type !== 0 && labels.metadata.type !== 1)
-        throw new BadFileError(file, `"labels" holds ${describeType(labels)}; expected numbers (1 = face, 0 = not)`);
-      if (n === 0) throw new BadFileError(file, 'holds no images');
+        throw new BadFileError(file, `${lname} holds ${describeType(labels)}; expected numbers (1 = face, 0 = not)`);
+      if (n === 0) throw new BadFileError(file, `${iname} holds no images`);
 
       const pixels = new Uint8Array(n * PIXELS);
       for (let start = 0; start < n; start += READ_CHUNK) {
@@ -101,11 +105,22 @@ export class FaceDataset {
       labelArray.forEach((v, i) => {
         if (v === 1) faces.push(i);
         else if (v === 0) nonFaces.push(i);
-        else throw new BadFileError(file, `label ${i} is ${v}; labels must be 1 (face) or 0 (not a face)`);
+        else throw new BadFileError(file, `label ${i} of ${lname} is ${v}; labels must be 1 (face) or 0 (not a face)`);
       });
       const attributes: Record<string, unknown> = {};
       for (const [k, a] of Object.entries(f.attrs)) attributes[k] = a.value;
       return new FaceDataset(file, pixels, labelArray, Int32Array.from(faces), Int32Array.from(nonFaces), attributes);
+    } finally {
+      f.close();
+    }
+  }
+
+  /** Whether the file holds the datasets `<name>_images` and `<name>_labels` (e.g. `validation`). */
+  static async hasSet(file: string, name: string): Promise<boolean> {
+    const f = await openHdf5(file);
+    try {
+      const keys = f.keys();
+      return keys.includes(`${name}_images`) && keys.includes(`${name}_labels`);
     } finally {
       f.close();
     }

@@ -126,7 +126,15 @@ describe('face pipeline', () => {
     expect(md).toMatch(
       /With only 3 faces in the smallest group, .* intervals of the mean P\(face\) are \d\.\d\d wide on average/,
     );
-    expect(md).toContain('## the London face set by skin group × gender');
+    expect(md).toContain('## The London set, held-out people, by skin group × gender');
+    // These models record no person split: every London person is used, and the report says so.
+    expect(r.sets[1].note).toMatch(/^\*\*All 12 London people\*\*: the models record no person split/);
+    expect(md).toMatch(/Standard CNN: \d+ of 20 faces at P ≥ 0\.5; worst group (LF|LM|DF|DM)/);
+    const json = JSON.parse(readFileSync(r.files.json, 'utf8'));
+    // The rows the studio charts: every set × group × model, with n.
+    expect(json.rows).toHaveLength(2 * 4 * 2);
+    expect(json.rows[0]).toMatchObject({ model: 'Standard CNN', group: 'test LF', n: 5 });
+    expect(readFileSync(r.files.chartSvg, 'utf8')).toMatch(/^<svg/);
     expect(readFileSync(r.files.chart).subarray(1, 4).toString()).toBe('PNG');
     expect(JSON.parse(readFileSync(r.files.json, 'utf8')).trainingSample).toHaveLength(2);
   });

@@ -10,17 +10,34 @@ import {
 } from '@introdl/core';
 import { windowedLosses } from '../loss-curve.js';
 import { buildModel } from '../model-store.js';
+import { type Calibration, type CalibrationOptions, calibrateThreshold } from './calibrate-threshold.js';
 import type { DbVae } from './dbvae.js';
 import { debiasingLoss, KL_WEIGHT } from './dbvae-losses.js';
 import { FaceDataset } from './face-dataset.js';
 import { faceProbabilities } from './face-input.js';
 import { tensorToImages, writeImageRows } from './face-pictures.js';
+import {
+  initialNegativeWeights,
+  type MiningOptions,
+  type MiningRound,
+  minedNegativeWeights,
+  poolMask,
+  poolPositions,
+  scoreNonFaces,
+} from './hard-negatives.js';
 import { trainingSampleProbabilities } from './resampling.js';
 
 /**
  * Part 2's training: the standard CNN classifier (binary cross-entropy from logits) or the DB-VAE
  * (the debiasing loss, with the face sampling probabilities recomputed from the latent means at
  * the start of every epoch). Adam 5e-4, batch 32, 2 epochs of N // 32 steps, as in the course.
+ *
+ * On a file from build-dataset two things are added, both of which a real sliding-window detector
+ * needs: hard-negative mining over the file's mining pool at the start of every epoch after the
+ * first (see hard-negatives.ts), and, at the end, the detector's threshold calibrated on the
+ * file's validation set (people held out of training), written to `outputs/detector.json`. The
+ * file's person split is copied into the run's config, so `evaluate` knows which people the model
+ * never saw.
  */
 
 export interface TrainFacesOptions {
@@ -40,6 +57,10 @@ export interface TrainFacesOptions {
   sampleEvery?: number;
   /** Images of the balanced training sample the final accuracy is measured on. */
   evalSample?: number;
+  /** Hard-negative mining over the file's mining pool (default on); false turns it off. */
+  mining?: MiningOptions | false;
+  /** How the detector threshold is calibrated on the validation set. */
+  calibration?: CalibrationOptions;
   seed: number;
   out?: string;
   backend?: string;
@@ -55,6 +76,29 @@ export interface TrainFacesResult {
   trainSampleAccuracy: number;
   resamplingRounds: number;
   reconstructions: string[];
+  miningRounds: MiningRound[];
+  /** Accuracy at P ≥ 0.5 on the validation set (held-out people), when the file has one. */
+  validation?: { faces: number; nonFaces: number; faceAccuracy: number; nonFaceAccuracy: number };
+  calibration?: Calibration;
+}
+
+/**
+ * The face's side as a share of a detector window's, for a model trained on this file: build-dataset
+ * frames faces with a margin drawn log-uniformly from a range, so the typical window is the
+ * range's geometric mean times the face (1 when the file does not say, e.g. the course's file).
+ */
+function faceScaleOf(data: FaceDataset): number {
+  if (typeof data.attributes.provenance !== 'string') return 1;
+  const margin = (JSON.parse(data.attributes.provenance) as { positives?: { framing?: { margin?: number[] } } })
+    .positives?.framing?.margin;
+  return Array.isArray(margin) && margin.length === 2 ? 1 / Math.sqrt(margin[0] * margin[1]) : 1;
+}
+
+/** The split build-dataset recorded (London people and held-out photos), if the file has one. */
+function recordedSplit(attributes: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (typeof attributes.split !== 'string') return undefined;
+  const split = JSON.parse(attributes.split) as { london?: unknown; heldOutPhotos?: unknown };
+  return { london: split.london, heldOutPhotos: split.heldOutPhotos };
 }
 
 /** Latent means of every face, in the dataset's face order, RGB /255 input (the course's TF form). */
@@ -76,15 +120,28 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
   const data = await FaceDataset.open(options.facesFile);
   const batchSize = options.batchSize ?? 32;
   const epochs = options.epochs ?? 2;
-  const stepsPerEpoch = data.stepsPerEpoch(batchSize);
+  const pool = poolMask(data);
+  const poolSize = pool.reduce((a, v) => a + v, 0);
+  // An epoch is the course's N // batch over the training images; the mining pool only joins
+  // through the windows mined from it, so it does not lengthen the epochs.
+  const stepsPerEpoch = Math.max(1, Math.floor((data.size - poolSize) / batchSize));
   const steps = options.steps ?? epochs * stepsPerEpoch;
   const learningRate = options.learningRate ?? 5e-4;
   const latentDim = options.latentDim ?? 100;
   const klWeight = options.klWeight ?? KL_WEIGHT;
   const resample = options.resample ?? true;
   const sampleEvery = options.sampleEvery ?? 100;
+  const mining = options.mining === false || poolSize === 0 ? undefined : (options.mining ?? {});
+  let pNeg = initialNegativeWeights(pool);
+  const miningRounds: MiningRound[] = [];
+  let minedRound = 0;
+  const poolAt = poolPositions(pool);
+  const mined = new Uint8Array(pool.length);
+  // Mining every half epoch from the middle of the first: the first half trains on the ordinary
+  // non-faces alone, as the classic procedure does, then each round re-scans the pool.
+  const miningEvery = Math.max(1, Math.floor(stepsPerEpoch / 2));
   log(
-    `${options.facesFile}: ${data.size} images (${data.faceCount} faces, ${data.nonFaceCount} not); ${steps} steps of batch ${batchSize} (${stepsPerEpoch} a epoch)`,
+    `${options.facesFile}: ${data.size} images (${data.faceCount} faces, ${data.nonFaceCount} not, ${poolSize} of them the mining pool); ${steps} steps of batch ${batchSize} (${stepsPerEpoch} a epoch)`,
   );
 
   const model = buildModel(options.model, { seed: options.seed, latentDim });
@@ -99,6 +156,11 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
     optimizer: 'adam',
     learningRate,
     ...(options.model === 'dbvae' ? { latentDim, klWeight, resample } : {}),
+    miningPool: poolSize,
+    ...(mining
+      ? { mining: { above: mining.above ?? 0.3, share: mining.share ?? 0.35, maxBoost: mining.maxBoost ?? 20 } }
+      : {}),
+    split: recordedSplit(data.attributes),
   };
   const run = RunFolder.create({
     lab: 'lab2',
@@ -158,6 +220,31 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
     );
   };
 
+  /**
+   * Runs synchronously inside the batch function, like the resampling above. Each round scores the
+   * pool (the detector's windows) afresh; the augmented training non-faces are drawn every epoch
+   * anyway, and scoring them too would double the cost of a round.
+   */
+  const mine = (round: number, step: number) => {
+    const scores = scoreNonFaces(model.faceLogit!, data, poolAt);
+    const r = minedNegativeWeights(scores, pool, { ...mining, mined });
+    pNeg = r.weights;
+    minedRound = round;
+    const record: MiningRound = {
+      step: step - 1,
+      scored: poolAt.length,
+      hardTraining: r.hardTraining,
+      hardPool: r.hardPool,
+      hardShare: r.hardShare,
+      maxP: r.maxP,
+    };
+    miningRounds.push(record);
+    run.log({ ...record, event: 'hard-negative mining', round });
+    log(
+      `step ${step - 1}: hard-negative mining round ${round} scored ${poolAt.length} pool windows; ${r.hardPool} mined so far (at P ≥ ${mining!.above ?? 0.3} in this round or an earlier one) now make ${(100 * r.hardShare).toFixed(1)}% of the non-face draws (best P ${r.maxP.toFixed(3)})`,
+    );
+  };
+
   const optimizer = new Adam(learningRate);
   const trainer = new Trainer({
     model: model.trainable,
@@ -173,7 +260,12 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
     data: (step, rng) => {
       const epoch = Math.floor((step - 1) / stepsPerEpoch);
       if (dbvae && resample && epoch !== pEpoch) recomputeProbabilities(epoch, step);
-      const batch = data.getBatch(batchSize, rng, { pPos: resample && dbvae && epoch === pEpoch ? pFaces : undefined });
+      const round = Math.floor((step - 1) / miningEvery);
+      if (mining && round > minedRound) mine(round, step);
+      const batch = data.getBatch(batchSize, rng, {
+        pPos: resample && dbvae && epoch === pEpoch ? pFaces : undefined,
+        pNeg,
+      });
       return { x: batch.x, y: batch.y };
     },
     steps,
@@ -219,6 +311,36 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
     tf.dispose([evalBatch.x, evalBatch.y]);
     const trainSampleAccuracy = correct / p.length;
     log(`accuracy on a balanced sample of ${p.length} training images: ${trainSampleAccuracy.toFixed(4)}`);
+    let validation: TrainFacesResult['validation'];
+    let calibration: Calibration | undefined;
+    if (await FaceDataset.hasSet(options.facesFile, 'validation')) {
+      const val = await FaceDataset.open(options.facesFile, {
+        images: 'validation_images',
+        labels: 'validation_labels',
+      });
+      const x = tf.tensor4d(val.rgbFloats(Array.from({ length: val.size }, (_, i) => i)), [val.size, 64, 64, 3]);
+      const pv = faceProbabilities(faceLogit, x);
+      x.dispose();
+      const faceP = Array.from(val.faceIndices, (i) => pv[i]);
+      const nonFaceP = Array.from(val.nonFaceIndices, (i) => pv[i]);
+      validation = {
+        faces: faceP.length,
+        nonFaces: nonFaceP.length,
+        faceAccuracy: faceP.filter((v) => v >= 0.5).length / Math.max(1, faceP.length),
+        nonFaceAccuracy: nonFaceP.filter((v) => v < 0.5).length / Math.max(1, nonFaceP.length),
+      };
+      calibration = calibrateThreshold(faceP, nonFaceP, options.calibration);
+      log(
+        `validation (people never trained on): faces ${validation.faceAccuracy.toFixed(3)} of ${faceP.length} at P ≥ 0.5, non-faces ${validation.nonFaceAccuracy.toFixed(3)} of ${nonFaceP.length} below; detector threshold ${calibration.threshold.toFixed(4)} (${calibration.rule}: recall ${calibration.recall.toFixed(3)}, false positives ${(100 * calibration.falsePositiveRate).toFixed(2)}% of windows)`,
+      );
+      const detector = {
+        step: result.step,
+        threshold: calibration.threshold,
+        faceScale: faceScaleOf(data),
+        calibration,
+      };
+      await writeFileAtomic(run.output('detector.json'), `${JSON.stringify(detector, null, 2)}\n`);
+    }
     await writeLossPlot(
       {
         title: `${options.model === 'dbvae' ? 'DB-VAE' : 'Standard CNN'}: training loss`,
@@ -234,6 +356,9 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
       trainSampleAccuracy,
       trainSampleSize: p.length,
       resamplingRounds,
+      miningRounds,
+      validation,
+      detectorThreshold: calibration?.threshold,
     };
     await writeFileAtomic(run.output('metrics.json'), `${JSON.stringify({ ...config, ...summary }, null, 2)}\n`);
     run.finish('completed', summary);
@@ -244,6 +369,9 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
       trainSampleAccuracy,
       resamplingRounds,
       reconstructions,
+      miningRounds,
+      validation,
+      calibration,
     };
   } catch (err) {
     if (run.info.status === 'running') run.finish('failed', undefined, (err as Error).message);

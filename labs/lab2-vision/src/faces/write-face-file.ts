@@ -6,18 +6,25 @@ import { h5Ready, quietly } from './hdf5.js';
 /**
  * Writes a face file in the course's `train_face.h5` layout: `images` (N, 64, 64, 3) uint8 in BGR
  * order (gzip-compressed in chunks of 64 images) and `labels` (N, 1) float32, plus attributes
- * (numbers or strings; objects are stored as JSON strings). The file is written under a temporary
- * name and renamed, so a reader never sees half of it.
+ * (numbers or strings; objects are stored as JSON strings), and optionally more image sets in the
+ * same layout as `<name>_images` / `<name>_labels` (build-dataset's `validation` set). The file is
+ * written under a temporary name and renamed, so a reader never sees half of it.
  */
 export async function writeFaceFile(
   file: string,
   bgrImages: Uint8Array,
   labels: ArrayLike<number>,
   attributes: Record<string, unknown> = {},
+  moreSets: { name: string; bgrImages: Uint8Array; labels: ArrayLike<number> }[] = [],
 ): Promise<string> {
-  const n = labels.length;
-  if (bgrImages.length !== n * 64 * 64 * 3)
-    throw new BadShapeError('face images', [n, 64, 64, 3], [bgrImages.length / (64 * 64 * 3), 64, 64, 3]);
+  const sets = [{ name: '', bgrImages, labels }, ...moreSets.map((s) => ({ ...s, name: `${s.name}_` }))];
+  for (const s of sets)
+    if (s.bgrImages.length !== s.labels.length * 64 * 64 * 3)
+      throw new BadShapeError(
+        `face images ${s.name}`,
+        [s.labels.length, 64, 64, 3],
+        [s.bgrImages.length / (64 * 64 * 3), 64, 64, 3],
+      );
   const h5 = await h5Ready();
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const temp = tempPathFor(path.resolve(file));
@@ -25,15 +32,18 @@ export async function writeFaceFile(
     const { value: f } = quietly(() => new h5.File(temp, 'w'));
     if (f.file_id < 0n) throw new IntrodlError(`${file}: cannot create the HDF5 file (is the folder writable?)`);
     try {
-      f.create_dataset({
-        name: 'images',
-        data: bgrImages,
-        shape: [n, 64, 64, 3],
-        dtype: '<B',
-        chunks: [Math.max(1, Math.min(64, n)), 64, 64, 3],
-        compression: 4,
-      });
-      f.create_dataset({ name: 'labels', data: Float32Array.from(labels), shape: [n, 1], dtype: '<f' });
+      for (const s of sets) {
+        const n = s.labels.length;
+        f.create_dataset({
+          name: `${s.name}images`,
+          data: s.bgrImages,
+          shape: [n, 64, 64, 3],
+          dtype: '<B',
+          chunks: [Math.max(1, Math.min(64, n)), 64, 64, 3],
+          compression: 4,
+        });
+        f.create_dataset({ name: `${s.name}labels`, data: Float32Array.from(s.labels), shape: [n, 1], dtype: '<f' });
+      }
       for (const [key, value] of Object.entries(attributes)) {
         const v = typeof value === 'number' || typeof value === 'string' ? value : JSON.stringify(value);
         f.create_attribute(key, v);
