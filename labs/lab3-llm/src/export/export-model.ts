@@ -67,8 +67,15 @@ export interface ExportResult {
 /** The base model and adapter of a training run folder. */
 function fromRunFolder(dir: string): { model: string; adapter: string; template?: string } {
   const runJson = path.join(dir, 'run.json');
-  if (!existsSync(runJson))
-    throw new MissingFileError(runJson, '--checkpoint takes a run folder of `introdl lab3 train`');
+  if (!existsSync(runJson)) {
+    const inRun = existsSync(path.join(dir, '..', '..', 'run.json'));
+    throw new MissingFileError(
+      runJson,
+      inRun
+        ? '--checkpoint takes the run folder itself (two levels up): its adapter is outputs/adapter, saved when training ends; for a mid-training checkpoint, pass --model and --adapter'
+        : '--checkpoint takes a run folder of `introdl lab3 train`',
+    );
+  }
   let run: { config?: { model?: unknown; template?: unknown } };
   try {
     run = JSON.parse(readFileSync(runJson, 'utf8'));
