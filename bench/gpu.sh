@@ -25,7 +25,7 @@ for arg in "$@"; do
     *) echo "bench/gpu.sh: unknown flag $arg (use --pack, --small or none)" >&2; exit 2 ;;
   esac
 done
-ENTRIES="bench/core-matmul.ts bench/lab1-lstm-step.ts bench/lab2-cnn-step.ts bench/lab3-lora-step.ts bench/gpu-summary.ts"
+ENTRIES="bench/core-matmul.ts bench/lab1-lstm-step.ts bench/lab2-cnn-step.ts bench/lab3-lora-step.ts bench/lab1-lstm-jax.ts bench/gpu-summary.ts"
 
 case "$mode" in
 pack)
@@ -66,6 +66,7 @@ if [ -n "$small" ]; then
   LAB1="--batch 2 --units 64 --seq 20 --repeats 1 --warmup 1"
   LAB2="--batch 4 --repeats 1 --warmup 1"
   LAB3="--seq 64 --repeats 1 --warmup 1 --skip-generate"
+  JAX="--batch 2 --seq 10 --units 32 --repeats 1"
   PY_MATMUL="--sizes 256"; PY_LAB1="--batch 2 --units 64 --seq 20 --repeats 1"; PY_LAB2="--batch 4 --repeats 1 --warmup 1"
   PY_LAB3="--seq 64 --repeats 1"
 else
@@ -74,14 +75,23 @@ else
   LAB1="--repeats 5 --warmup 2"
   LAB2="--repeats 10 --warmup 3"
   LAB3="--seq 512 --repeats 5 --warmup 2"
+  JAX="--batch 8 --seq 100 --units 1024 --repeats 3"
   PY_MATMUL="--sizes 1024,4096"; PY_LAB1="--repeats 10"; PY_LAB2="--repeats 20"; PY_LAB3="--seq 512 --repeats 10"
 fi
 
-# step NAME LIMIT_SECONDS COMMAND...: runs one workload under a time limit, keeps going whatever happens.
+# step NAME LIMIT_SECONDS COMMAND...: runs one workload under a time limit, keeps going whatever
+# happens; all of them together stay within BUDGET seconds (the GPU call's limit is 10 minutes).
+BUDGET=${INTRODL_GPU_BUDGET:-500}
 step() {
   local name=$1 limit=$2
   shift 2
+  local left=$((BUDGET - (SECONDS - start)))
   echo
+  if [ "$left" -lt 15 ]; then
+    echo "!! $name: skipped (the run's ${BUDGET}s budget is spent)"
+    return 0
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   echo "== $name (limit ${limit}s, elapsed $((SECONDS - start))s)"
   timeout --kill-after=10 "$limit" "$@"
   local rc=$?
@@ -100,6 +110,7 @@ step() {
   step lab1-lstm-step 120 node "$G/lab1-lstm-step.mjs" --backends webgpu --variants fused,tfops $LAB1 --out "$R/gpu-lab1-lstm-step.json"
   step lab2-cnn-step 90 node "$G/lab2-cnn-step.mjs" --variants webgpu,webgpu-stock $LAB2 --out "$R/gpu-lab2-cnn-step.json"
   step lab3-lora-step 120 node "$G/lab3-lora-step.mjs" --backends webgpu --config stories260k $LAB3 --out "$R/gpu-lab3-lora-step.json"
+  step lab1-lstm-jax 60 node "$G/lab1-lstm-jax.mjs" $JAX --out "$R/gpu-lab1-lstm-jax.json"
 }
 
 # PyTorch twins: CUDA when a python3 with torch sees a GPU; with --small, torch on the CPU will do.
