@@ -108,7 +108,7 @@ describe.skipIf(!built)('introdl lab3 (CLI)', () => {
     expect(JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')).status).toBe('completed');
   });
 
-  it('score --scorer style --compare-base: the tuned model writes more Yoda-like than the untuned one', async () => {
+  it('score --scorer style: the tuned model writes more Yoda-like than the untuned one', async () => {
     const out = path.join(tmpDir(), 'run');
     const model = writeTinyLlama2c(tmpDir(), { hiddenSize: 32, intermediateSize: 48 }).modelPath;
     const t = await cli(
@@ -141,7 +141,6 @@ describe.skipIf(!built)('introdl lab3 (CLI)', () => {
       'synthetic',
       '--scorer',
       'style',
-      '--compare-base',
       '--n',
       '12',
       '--max-tokens',

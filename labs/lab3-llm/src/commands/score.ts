@@ -1,4 +1,4 @@
-import { BadFlagError, type CommandSpec, Rng, RunFolder } from '@introdl/core';
+import { type CommandSpec, Rng, RunFolder } from '@introdl/core';
 import { chat } from '../chat/chat.js';
 import { chooseTemplate } from '../chat/templates.js';
 import { loadStyleData, STYLE_DATA_NAMES } from '../data/training-data.js';
@@ -29,8 +29,11 @@ export const scoreCommand: CommandSpec = {
   options: [
     ...MODEL_OPTIONS,
     TEMPLATE_OPTION,
-    { flags: '--data <name|path>', description: `${STYLE_DATA_NAMES.join(' | ')} | a file`, default: 'yoda-sentences' },
-    { flags: '--dolly <file>', description: 'dolly-15k JSON Lines (for --data yoda/leprechaun)' },
+    { flags: '--data <name|path>', description: `${STYLE_DATA_NAMES.join(' | ')} | a file`, default: 'yoda' },
+    {
+      flags: '--dolly <file>',
+      description: 'dolly-15k JSON Lines for --data yoda/leprechaun (default: the course data instructions file)',
+    },
     { flags: '--n <n>', description: 'texts per set (the course: 20)', default: '20' },
     { flags: '--max-tokens <n>', description: 'tokens per generated answer (the course: 100)', default: '100' },
     { flags: '--temperature <t>', description: 'sampling temperature of the generated answers', default: '0.7' },
@@ -44,7 +47,10 @@ export const scoreCommand: CommandSpec = {
       flags: '--scorer-file <file>',
       description: 'a style scorer saved by `introdl lab3 style` (default: train one now)',
     },
-    { flags: '--compare-base', description: 'also generate with the adapter removed, as a fourth set' },
+    {
+      flags: '--no-compare-base',
+      description: 'with --adapter, do not also answer with the adapter removed (the untuned model: a fourth set)',
+    },
     ...JUDGE_OPTIONS,
   ],
   async run({ options, context }) {
@@ -52,8 +58,8 @@ export const scoreCommand: CommandSpec = {
     const n = positiveInt(options, 'n', 20);
     const maxNewTokens = positiveInt(options, 'maxTokens', 100);
     const temperature = boundedNumber(options, 'temperature', 0.7, 0, 100);
-    if (options.compareBase && !options.adapter) throw new BadFlagError('--compare-base needs --adapter');
-    const data = await loadStyleData(String(options.data ?? 'yoda-sentences'), {
+    const compareBase = Boolean(options.adapter) && options.compareBase !== false;
+    const data = await loadStyleData(String(options.data ?? 'yoda'), {
       dolly: options.dolly as string | undefined,
       seed: context.seed,
     });
@@ -63,11 +69,11 @@ export const scoreCommand: CommandSpec = {
     const questions = draw(data.testQuestions, n, rng);
     const answer = async (q: string, i: number) =>
       (await chat(lm, q, { template, maxNewTokens, temperature, onlyAnswer: true, seed: context.seed + i })).trim();
-    mergeLora(lm.model); // faster generation; the adapter stays attached for --compare-base
+    mergeLora(lm.model); // faster generation; the adapter stays attached to be removed for the base set
     const generated: string[] = [];
     for (const [i, q] of questions.entries()) generated.push(await answer(q, i));
     let untuned: string[] | undefined;
-    if (options.compareBase && loraLayers(lm.model).length) {
+    if (compareBase && loraLayers(lm.model).length) {
       removeLora(lm.model);
       untuned = [];
       for (const [i, q] of questions.entries()) untuned.push(await answer(q, i));

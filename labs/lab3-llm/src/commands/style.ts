@@ -11,14 +11,17 @@ export const styleCommand: CommandSpec = {
   description: 'train the offline style scorer (character n-gram logistic regression) and report its held-out accuracy',
   usesBackend: true,
   options: [
-    { flags: '--data <name|path>', description: `${STYLE_DATA_NAMES.join(' | ')} | a file`, default: 'yoda-sentences' },
-    { flags: '--dolly <file>', description: 'dolly-15k JSON Lines (for --data yoda/leprechaun)' },
+    { flags: '--data <name|path>', description: `${STYLE_DATA_NAMES.join(' | ')} | a file`, default: 'yoda' },
+    {
+      flags: '--dolly <file>',
+      description: 'dolly-15k JSON Lines for --data yoda/leprechaun (default: the course data instructions file)',
+    },
     { flags: '--steps <n>', description: 'training steps', default: '300' },
     { flags: '--text <text>', description: 'a text to score after training' },
     { flags: '--texts <file>', description: 'texts to score after training (one per line)' },
   ],
   async run({ options, context }) {
-    const data = await loadStyleData(String(options.data ?? 'yoda-sentences'), {
+    const data = await loadStyleData(String(options.data ?? 'yoda'), {
       dolly: options.dolly as string | undefined,
       seed: context.seed,
     });
