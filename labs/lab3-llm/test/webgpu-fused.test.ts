@@ -2,6 +2,7 @@ import { Rng, tf, useBackend } from '@introdl/core';
 import { describe, expect, it } from 'vitest';
 import { applyLora } from '../src/lora/lora.js';
 import { type LlamaConfig, PROJECTIONS } from '../src/model/config.js';
+import { generate } from '../src/model/generate.js';
 import { expectedWeights } from '../src/model/layout.js';
 import { LlamaModel } from '../src/model/llama.js';
 
@@ -68,12 +69,15 @@ async function lossAndGradients(backend: 'cpu' | 'webgpu'): Promise<Float32Array
   const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward(ids, {}), r)) as tf.Scalar, vars);
   const out = [await value.data(), ...(await Promise.all(vars.map((v) => grads[v.name].data())))] as Float32Array[];
   tf.dispose([value, ids, r, ...Object.values(grads)]);
+  // Greedy decoding with the KV cache (core's cachedAttention on webgpu): the tokens, as numbers.
+  const { tokens } = await generate(model, [1, 5, 9, 13], { maxNewTokens: 8, temperature: 0 });
+  out.push(Float32Array.from(tokens));
   model.dispose();
   return out;
 }
 
 describe.runIf(process.env.INTRODL_WEBGPU_TESTS !== '0')('Lab 3 decoder with fused WebGPU kernels', () => {
-  it('gives the cpu backend’s loss and LoRA gradients within 1e-4', async () => {
+  it('gives the cpu backend’s loss and LoRA gradients within 1e-4, and its greedy tokens with the KV cache', async () => {
     const want = await lossAndGradients('cpu');
     const got = await lossAndGradients('webgpu');
     expect(got.length).toBe(want.length);

@@ -1,5 +1,6 @@
 import {
   BadShapeError,
+  cachedAttention,
   causalAttention,
   fusedWebGPUActive,
   Rng,
@@ -357,14 +358,28 @@ export class LlamaModel implements Trainable {
     }
     const rope = ctx.rope(l);
     const scale = this.config.queryScale ?? 1 / Math.sqrt(d);
-    if (fusedWebGPUActive() && !options.cache && !options.packing && !this.config.attnSoftcap) {
-      if (layerType(this.config, l) === 'attention') {
-        // One WGSL kernel forward and two backward for RoPE + causal GQA attention (core's causalAttention).
-        const cos = rope.cos.reshape<tf.Tensor2D>([T, d]);
-        const sin = rope.sin.reshape<tf.Tensor2D>([T, d]);
-        const attended = causalAttention(q, k, v, cos, sin, scale).reshape<tf.Tensor2D>([B * T, nh * d]);
-        return this.project(attended, names.linear.o_proj!, options);
+    if (
+      fusedWebGPUActive() &&
+      !options.packing &&
+      !this.config.attnSoftcap &&
+      layerType(this.config, l) === 'attention'
+    ) {
+      const cos = rope.cos.reshape<tf.Tensor2D>([T, d]);
+      const sin = rope.sin.reshape<tf.Tensor2D>([T, d]);
+      let attended: tf.Tensor4D;
+      if (options.cache) {
+        // Decoding: the new keys go into the cache rotated, then one WGSL kernel (core's cachedAttention).
+        const cached = options.cache.append(
+          l,
+          LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]),
+          v.transpose([0, 2, 1, 3]),
+        );
+        attended = cachedAttention(q, cached.k, cached.v, cos, sin, scale, ctx.start);
+      } else {
+        // Training and prompts: one WGSL kernel forward and two backward (core's causalAttention).
+        attended = causalAttention(q, k, v, cos, sin, scale);
       }
+      return this.project(attended.reshape<tf.Tensor2D>([B * T, nh * d]), names.linear.o_proj!, options);
     }
     q = LlamaModel.applyRope(q, rope);
     k = LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]);

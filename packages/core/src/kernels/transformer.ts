@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { causalAttentionWebGPU } from './webgpu/attention.js';
+import { cachedAttentionWebGPU, causalAttentionWebGPU } from './webgpu/attention.js';
 import { rmsNormWebGPU, swigluWebGPU } from './webgpu/norm-act.js';
 import { fusedWebGPUActive } from './webgpu/runner.js';
 
@@ -56,6 +56,38 @@ export function causalAttention(
     const allowed = tf.tile(tf.linalg.bandPart(tf.ones([T, T]), -1, 0), [rep, 1]); // row r·T+t sees keys ≤ t
     const masked = tf.add(scores, tf.mul(tf.sub(1, allowed), -1e9));
     const attended = tf.matMul(tf.softmax(masked), vt); // [B, nkv, rep·T, d]
+    return attended.reshape([B, nh, T, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Attention while decoding with a KV cache: T new queries q [B, T, nh, D] (before RoPE) at positions
+ * start..start+T−1 (cos/sin [T, D] for those positions) over the cache's kc, vc [B, nkv, S, D]
+ * (keys already rotated, S = start + T); each query sees the keys at or before its position.
+ * One WGSL dispatch on webgpu; tfjs ops elsewhere. For generation (no gradient on webgpu).
+ */
+export function cachedAttention(
+  q: tf.Tensor4D,
+  kc: tf.Tensor4D,
+  vc: tf.Tensor4D,
+  cos: tf.Tensor2D,
+  sin: tf.Tensor2D,
+  scale: number,
+  start: number,
+): tf.Tensor4D {
+  const [B, T, nh, d] = q.shape;
+  const [, nkv, S] = kc.shape;
+  if (fusedWebGPUActive() && d % 2 === 0 && d <= 256) return cachedAttentionWebGPU(q, kc, vc, cos, sin, scale, start);
+  return tf.tidy(() => {
+    const rep = nh / nkv;
+    const qg = applyRope(q, cos, sin)
+      .transpose([0, 2, 1, 3])
+      .reshape([B, nkv, rep * T, d]);
+    const scores = tf.mul(tf.matMul(qg, kc, false, true), scale); // [B, nkv, rep·T, S]
+    const mask = new Float32Array(rep * T * S);
+    for (let r = 0; r < rep; r++)
+      for (let t = 0; t < T; t++) for (let s = start + t + 1; s < S; s++) mask[(r * T + t) * S + s] = -1e9;
+    const attended = tf.matMul(tf.softmax(tf.add(scores, tf.tensor2d(mask, [rep * T, S]))), vc);
     return attended.reshape([B, nh, T, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
   });
 }

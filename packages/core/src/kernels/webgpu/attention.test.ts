@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../rng.js';
 import { countGpuWork } from '../../runtime/gpu-counters.js';
-import { causalAttention } from '../transformer.js';
+import { cachedAttention, causalAttention } from '../transformer.js';
 import { useWebGPUForTests, webgpuTestsEnabled } from './test-backend.js';
 import { outputsAndGradients, randomInput, worstError } from './testing.js';
 
@@ -60,5 +60,52 @@ describe.runIf(webgpuTestsEnabled())('fused causal GQA attention with RoPE on We
     expect(both.counts.dispatches).toBeLessThanOrEqual(5);
     expect(both.counts.readbacks).toBe(0);
     tf.dispose([forward.result, ...both.result, q, k, v, cos, sin]);
+  });
+
+  it('decoding with a KV cache: the last rows of full causal attention, on cpu and webgpu within 1e-4', async () => {
+    const [B, T, nh, nkv, d, start] = [2, 9, 4, 2, 8, 6];
+    const rng = new Rng(9);
+    const [qi, ki, vi] = [
+      randomInput([B, T, nh, d], rng),
+      randomInput([B, T, nkv, d], rng),
+      randomInput([B, T, nkv, d], rng),
+    ];
+    const run = async (backend: 'cpu' | 'webgpu') => {
+      await tf.setBackend(backend);
+      const out = tf.tidy(() => {
+        const [q, k, v] = [
+          tf.tensor4d(qi.values, qi.shape as [number, number, number, number]),
+          tf.tensor4d(ki.values, ki.shape as [number, number, number, number]),
+          tf.tensor4d(vi.values, vi.shape as [number, number, number, number]),
+        ];
+        const { cos, sin } = ropeTables(T, d);
+        const full = causalAttention(q, k, v, cos, sin, 0.3);
+        // the cache holds every position's rotated key and value as [B, nkv, S, d]
+        const half = d / 2;
+        const rot = tf.concat(
+          [tf.neg(k.slice([0, 0, 0, half], [-1, -1, -1, half])), k.slice([0, 0, 0, 0], [-1, -1, -1, half])],
+          3,
+        );
+        const kr = tf.add(tf.mul(k, cos.reshape([1, T, 1, d])), tf.mul(rot, sin.reshape([1, T, 1, d])));
+        const tail = (x: tf.Tensor2D) => x.slice([start, 0], [T - start, d]);
+        const cached = cachedAttention(
+          q.slice([0, start, 0, 0], [B, T - start, nh, d]),
+          kr.transpose([0, 2, 1, 3]) as tf.Tensor4D,
+          v.transpose([0, 2, 1, 3]) as tf.Tensor4D,
+          tail(cos),
+          tail(sin),
+          0.3,
+          start,
+        );
+        return [full.slice([0, start, 0, 0], [B, T - start, nh, d]), cached];
+      });
+      const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+      tf.dispose(out);
+      return values;
+    };
+    const [wantFull, wantCached] = await run('cpu');
+    const [gotFull, gotCached] = await run('webgpu');
+    expect(worstError([wantCached], [wantFull]).error).toBeLessThanOrEqual(1e-5);
+    expect(worstError([gotCached, gotFull], [wantCached, wantFull]).error).toBeLessThanOrEqual(1e-4);
   });
 });

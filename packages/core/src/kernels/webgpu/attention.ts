@@ -253,3 +253,77 @@ export function causalAttentionWebGPU(
   });
   return op(q, k, v) as tf.Tensor4D;
 }
+
+/** Decoding with a KV cache: queries at positions start..start+T−1 against S cached (rotated) keys. */
+function cachedShader(d: number): string {
+  return /* wgsl */ `
+const D: u32 = ${d}u;
+const H2: u32 = ${d / 2}u;
+struct Params { batch: u32, time: u32, heads: u32, kvHeads: u32, scale: f32, keys: u32, start: u32 }
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> kc: array<f32>;
+@group(0) @binding(2) var<storage, read> vc: array<f32>;
+@group(0) @binding(3) var<storage, read> cs: array<f32>;
+@group(0) @binding(4) var<storage, read> sn: array<f32>;
+@group(0) @binding(5) var<storage, read_write> o: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let b = gid.y / p.heads;
+  let h = gid.y % p.heads;
+  if (i >= p.time || b >= p.batch) { return; }
+  let g = h / (p.heads / p.kvHeads);
+  let qb = ((b * p.time + i) * p.heads + h) * D;
+  var qr: array<f32, ${d}>;
+  var acc: array<f32, ${d}>;
+  {
+    let base = qb;
+    let pos = i;
+    ${rotate('q', 'qr', 'p.scale')}
+  }
+  var m = -1e30;
+  var l = 0.0;
+  let last = min(p.start + i, p.keys - 1u);
+  for (var j = 0u; j <= last; j++) {
+    let kb = ((b * p.kvHeads + g) * p.keys + j) * D;
+    var s = 0.0;
+    for (var c = 0u; c < D; c++) { s += qr[c] * kc[kb + c]; }
+    let mNew = max(m, s);
+    let corr = exp(m - mNew);
+    let e = exp(s - mNew);
+    l = l * corr + e;
+    for (var c = 0u; c < D; c++) { acc[c] = acc[c] * corr + e * vc[kb + c]; }
+    m = mNew;
+  }
+  for (var c = 0u; c < D; c++) { o[qb + c] = acc[c] / l; }
+}
+`;
+}
+
+/**
+ * Attention of T new queries (q [B, T, nh, D] before RoPE, at positions start..start+T−1; cos/sin
+ * [T, D] for those positions) over a KV cache kc, vc [B, nkv, S, D] (keys already rotated), each
+ * query seeing the keys at or before its position: one dispatch. Not differentiable (generation).
+ */
+export function cachedAttentionWebGPU(
+  q: tf.Tensor4D,
+  kc: tf.Tensor4D,
+  vc: tf.Tensor4D,
+  cos: tf.Tensor2D,
+  sin: tf.Tensor2D,
+  scale: number,
+  start: number,
+): tf.Tensor4D {
+  const [batch, time, heads, d] = q.shape;
+  const [, kvHeads, keys] = kc.shape;
+  const backend = webgpuBackend();
+  const o = allocate(backend, q.shape);
+  dispatch(backend, {
+    pipeline: pipelineFor(backend, `introdl-attention-cached-${d}`, () => cachedShader(d)),
+    buffers: [q, kc, vc, cos, sin, o],
+    uniforms: words(batch, time, heads, kvHeads, f32(scale), keys, start),
+    workgroups: [groups(time), batch * heads],
+  });
+  return toTensor<tf.Tensor4D>(o);
+}
