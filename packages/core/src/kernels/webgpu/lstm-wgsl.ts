@@ -2,7 +2,8 @@ import { WGSL_MATH } from './runner.js';
 
 /**
  * WGSL for the fused LSTM, one dispatch per time step each way. Keras gate order (i, f, c, o);
- * one thread per (unit j, batch row b); workgroups of 64 units × 1 row.
+ * a workgroup per (16 units, batch row b), whose 256 threads split each dot product 16 ways
+ * (one thread per unit would leave a GPU mostly idle: B·u threads, each a loop of u or 4u).
  *
  * Buffers (float32, row-major):
  *   xp [B, T, 4u]     x·W + b for every step (one matmul before the loop)
@@ -26,37 +27,54 @@ struct Params { batch: u32, time: u32, units: u32, t: u32 }
 @group(0) @binding(7) var<storage, read_write> hprev: array<f32>;
 @group(0) @binding(8) var<uniform> p: Params;
 ${WGSL_MATH}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let b = gid.y;
+var<workgroup> part: array<vec4<f32>, 256>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  // 16 units per workgroup (lid.x), the recurrent dot products split in 16 slices of k (lid.y),
+  // summed through workgroup memory: 16× the threads of one-thread-per-unit, 1/16 of the serial loop.
+  let j = wid.x * 16u + lid.x;
+  let b = wid.y;
   let u = p.units;
   let t = p.t;
-  if (j >= u || b >= p.batch) { return; }
+  let live = j < u && b < p.batch;
   let u4 = 4u * u;
+  let chunk = (u + 15u) / 16u;
+  let k0 = lid.y * chunk;
+  let k1 = min(k0 + chunk, u);
+  var acc = vec4<f32>(0.0);
+  if (live) {
+    if (t == 0u) {
+      for (var k = k0; k < k1; k++) {
+        let hk = h0[b * u + k];
+        let r = k * u4 + j;
+        acc += hk * vec4<f32>(rk[r], rk[r + u], rk[r + 2u * u], rk[r + 3u * u]);
+      }
+    } else {
+      let hrow = (b * p.time + t) * u;
+      for (var k = k0; k < k1; k++) {
+        let hk = hprev[hrow + k];
+        let r = k * u4 + j;
+        acc += hk * vec4<f32>(rk[r], rk[r + u], rk[r + 2u * u], rk[r + 3u * u]);
+      }
+    }
+  }
+  part[lid.y * 16u + lid.x] = acc;
+  workgroupBarrier();
+  if (!live || lid.y != 0u) { return; }
+  var z = vec4<f32>(0.0);
+  for (var s = 0u; s < 16u; s++) { z += part[s * 16u + lid.x]; }
   let xrow = (b * p.time + t) * u4;
-  var zi = xp[xrow + j];
-  var zf = xp[xrow + u + j];
-  var zc = xp[xrow + 2u * u + j];
-  var zo = xp[xrow + 3u * u + j];
+  let zi = z.x + xp[xrow + j];
+  let zf = z.y + xp[xrow + u + j];
+  let zc = z.z + xp[xrow + 2u * u + j];
+  let zo = z.w + xp[xrow + 3u * u + j];
   var cprev: f32;
   if (t == 0u) {
-    // h_{−1} = h0: read the input (this dispatch writes hprev's row 0 for the backward pass).
-    for (var k = 0u; k < u; k++) {
-      let hk = h0[b * u + k];
-      let r = k * u4 + j;
-      zi += hk * rk[r]; zf += hk * rk[r + u]; zc += hk * rk[r + 2u * u]; zo += hk * rk[r + 3u * u];
-    }
+    // h_{−1} = h0 was read from the input; hprev's row 0 is written for the backward pass.
     cprev = c0[b * u + j];
     cs[b * u + j] = cprev;
     hprev[(b * p.time) * u + j] = h0[b * u + j];
   } else {
-    let hrow = (b * p.time + t) * u;
-    for (var k = 0u; k < u; k++) {
-      let hk = hprev[hrow + k];
-      let r = k * u4 + j;
-      zi += hk * rk[r]; zf += hk * rk[r + u]; zc += hk * rk[r + 2u * u]; zo += hk * rk[r + 3u * u];
-    }
     cprev = cs[(t * p.batch + b) * u + j];
   }
   let i = sigmoid_(zi);
@@ -95,24 +113,34 @@ struct Params { batch: u32, time: u32, units: u32, t: u32, final_: u32 }
 @group(0) @binding(6) var<storage, read_write> dh0: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 ${WGSL_MATH}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let b = gid.y;
+var<workgroup> part: array<f32, 256>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  // As forward: 16 units per workgroup, the dot product over 4u split in 16 slices (lid.y).
+  let j = wid.x * 16u + lid.x;
+  let b = wid.y;
   let u = p.units;
   let t = p.t;
-  if (j >= u || b >= p.batch) { return; }
+  let live = j < u && b < p.batch;
   let u4 = 4u * u;
-  var dhn = 0.0;
+  var acc = 0.0;
   // dL/dh_t through the recurrence: Σ_k dz_{t+1}[b, k] · U[j, k] (rkT[k, j], coalesced over j).
-  if (p.final_ == 1u || t + 1u < p.time) {
+  if (live && (p.final_ == 1u || t + 1u < p.time)) {
     var next = t + 1u;
     if (p.final_ == 1u) { next = 0u; }
     let row = (b * p.time + next) * u4;
-    for (var k = 0u; k < u4; k++) {
-      dhn += dz[row + k] * rkT[k * u + j];
+    let chunk = (u4 + 15u) / 16u;
+    let k0 = lid.y * chunk;
+    let k1 = min(k0 + chunk, u4);
+    for (var k = k0; k < k1; k++) {
+      acc += dz[row + k] * rkT[k * u + j];
     }
   }
+  part[lid.y * 16u + lid.x] = acc;
+  workgroupBarrier();
+  if (!live || lid.y != 0u) { return; }
+  var dhn = 0.0;
+  for (var s = 0u; s < 16u; s++) { dhn += part[s * 16u + lid.x]; }
   if (p.final_ == 1u) {
     dh0[b * u + j] = dhn;
     return;

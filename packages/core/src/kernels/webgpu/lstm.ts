@@ -27,7 +27,7 @@ export function fusedWebGPUPass(x: tf.Tensor3D, w: LstmWeights, h0: tf.Tensor2D,
       pipeline: forward,
       buffers: [xp, w.recurrentKernel, h0, c0, packed, gates, cs, hprev],
       uniforms: words(batch, time, units, t),
-      workgroups: [groups(units), batch],
+      workgroups: [groups(units, 16), batch],
     });
   }
   xp.dispose();
@@ -56,7 +56,7 @@ export function fusedWebGPUPass(x: tf.Tensor3D, w: LstmWeights, h0: tf.Tensor2D,
           pipeline: step,
           buffers,
           uniforms: words(batch, time, units, Math.max(t, 0), final),
-          workgroups: [groups(units), batch],
+          workgroups: [groups(units, 16), batch],
         });
       }
       const dz = tf.reshape(toTensor(dzInfo), [batch * time, u4]) as tf.Tensor2D;
