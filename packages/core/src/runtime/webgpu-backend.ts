@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerBatchNormGradient } from '../kernels/webgpu/batchnorm-grad.js';
 import { deviceDescriptor, installNodeWebGPU, type WebGPUAdapterFound } from './webgpu.js';
 
 let registered: WebGPUAdapterFound | undefined;
@@ -7,7 +8,8 @@ let registered: WebGPUAdapterFound | undefined;
  * Finds a WebGPU adapter (a GPU, else Mesa's llvmpipe), then registers tfjs' `webgpu` backend on a
  * device we request ourselves: tfjs' own factory asks for an adapter without the compatibility
  * feature level (so it finds none on OpenGL ES) and for fewer storage buffers per shader than our
- * fused kernels bind. Idempotent.
+ * fused kernels bind. Also routes FusedBatchNorm's gradient through the fused kernel on webgpu.
+ * Idempotent.
  */
 export async function registerWebGPUBackend(): Promise<WebGPUAdapterFound> {
   if (registered) return registered;
@@ -24,6 +26,7 @@ export async function registerWebGPUBackend(): Promise<WebGPUAdapterFound> {
     },
     3,
   );
+  registerBatchNormGradient();
   registered = found;
   return found;
 }
