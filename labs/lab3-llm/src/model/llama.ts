@@ -3,6 +3,7 @@ import {
   cachedAttention,
   causalAttention,
   fusedWebGPUActive,
+  loraLinear,
   Rng,
   rmsNorm,
   swiglu,
@@ -71,6 +72,17 @@ interface StepContext {
 }
 
 const NEG = -1e9;
+
+/** A LoRA adapter's A, B and scale when its update is plain x·Aᵀ·Bᵀ·scale here (no dropout active). */
+function plainLora(
+  adapter: LinearAdapter,
+  options: ForwardOptions,
+): { A: tf.Tensor2D; B: tf.Tensor2D; scale: number } | undefined {
+  const a = adapter as LinearAdapter & { A?: tf.Tensor2D; B?: tf.Tensor2D; scale?: number; dropout?: number };
+  if (!(a.A instanceof tf.Tensor) || !(a.B instanceof tf.Tensor) || typeof a.scale !== 'number') return undefined;
+  if (options.training && (a.dropout ?? 0) > 0) return undefined;
+  return { A: a.A, B: a.B, scale: a.scale };
+}
 
 /**
  * A decoder-only transformer in TensorFlow.js: Llama 2/3, Mistral, Qwen2/3, SmolLM2, Gemma 1/2/3
@@ -311,10 +323,17 @@ export class LlamaModel implements Trainable {
 
   /** x [n, in] through a linear module (plus its bias and its adapter's update). */
   private project(x: tf.Tensor2D, module: string, options: ForwardOptions): tf.Tensor2D {
-    let y = this.linear(x, `${module}.weight`);
-    const bias = this.weights.get(`${module}.bias`);
-    if (bias) y = tf.add(y, bias as tf.Tensor);
     const adapter = this.adapters.get(module);
+    const bias = this.weights.get(`${module}.bias`);
+    const w = this.storedWeight(`${module}.weight`);
+    const lora = adapter && !adapter.merged ? plainLora(adapter, options) : undefined;
+    if (lora && fusedWebGPUActive() && !(w instanceof PackedWeight)) {
+      // Base matmul and LoRA update in two WGSL dispatches forward, four backward (core's loraLinear).
+      const y = loraLinear(x, w as tf.Tensor2D, lora.A, lora.B, lora.scale);
+      return (bias ? tf.add(y, bias as tf.Tensor) : y) as tf.Tensor2D;
+    }
+    let y = this.linear(x, `${module}.weight`);
+    if (bias) y = tf.add(y, bias as tf.Tensor);
     if (adapter && !adapter.merged) y = tf.add(y, adapter.delta(x, options));
     return y as tf.Tensor2D;
   }

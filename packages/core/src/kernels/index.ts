@@ -5,5 +5,5 @@
  * @packageDocumentation
  */
 export * from './lstm/index.js';
-export { cachedAttention, causalAttention, rmsNorm, swiglu } from './transformer.js';
+export { cachedAttention, causalAttention, loraLinear, rmsNorm, swiglu } from './transformer.js';
 export { fusedWebGPUActive } from './webgpu/runner.js';

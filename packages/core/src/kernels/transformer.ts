@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { cachedAttentionWebGPU, causalAttentionWebGPU } from './webgpu/attention.js';
+import { loraLinearWebGPU } from './webgpu/lora.js';
 import { rmsNormWebGPU, swigluWebGPU } from './webgpu/norm-act.js';
 import { fusedWebGPUActive } from './webgpu/runner.js';
 
@@ -90,4 +91,15 @@ export function cachedAttention(
     const attended = tf.matMul(tf.softmax(tf.add(scores, tf.tensor2d(mask, [rep * T, S]))), vc);
     return attended.reshape([B, nh, T, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
   });
+}
+
+/**
+ * A linear layer with a LoRA update: x [n, in]·Wᵀ (W [out, in], frozen) + scale·(x·Aᵀ)·Bᵀ (A [r, in],
+ * B [out, r]). Two WGSL dispatches forward and four backward on webgpu; tfjs ops elsewhere.
+ */
+export function loraLinear(x: tf.Tensor2D, w: tf.Tensor2D, a: tf.Tensor2D, b: tf.Tensor2D, scale: number): tf.Tensor2D {
+  if (fusedWebGPUActive() && x.dtype === 'float32' && w.dtype === 'float32') return loraLinearWebGPU(x, w, a, b, scale);
+  return tf.tidy(() =>
+    tf.add(tf.matMul(x, w, false, true), tf.mul(tf.matMul(tf.matMul(x, a, false, true), b, false, true), scale)),
+  ) as tf.Tensor2D;
 }
