@@ -35,7 +35,7 @@ function best(entries: BenchEntry[], workload: string, stock: boolean): BenchEnt
 const workloads = [...new Set(ours.map((e) => e.workload))];
 const lines: Record<string, unknown>[] = [];
 process.stdout.write(
-  `\n${'workload'.padEnd(20)} ${'ours ms'.padStart(10)} ${'pytorch ms'.padStart(11)} ${'ratio'.padStart(7)}\n`,
+  `\n${'workload'.padEnd(26)} ${'ours ms'.padStart(10)} ${'pytorch ms'.padStart(11)} ${'ratio'.padStart(7)}\n`,
 );
 for (const w of workloads) {
   const o = best(ours, w, false);
@@ -43,7 +43,7 @@ for (const w of workloads) {
   if (!o) continue;
   const ratio = p ? o.medianMs / p.medianMs : undefined;
   process.stdout.write(
-    `${w.padEnd(20)} ${o.medianMs.toFixed(2).padStart(10)} ${(p ? p.medianMs.toFixed(2) : 'n/a').padStart(11)} ${(ratio ? `${ratio.toFixed(2)}×` : 'n/a').padStart(7)}${o.throughput ? `   (${o.throughput.value.toFixed(1)} ${o.throughput.unit})` : ''}\n`,
+    `${w.padEnd(26)} ${o.medianMs.toFixed(2).padStart(10)} ${(p ? p.medianMs.toFixed(2) : 'n/a').padStart(11)} ${(ratio ? `${ratio.toFixed(2)}×` : 'n/a').padStart(7)}${o.throughput ? `   (${o.throughput.value.toFixed(1)} ${o.throughput.unit})` : ''}\n`,
   );
   lines.push({
     workload: w,
@@ -61,7 +61,7 @@ for (const w of workloads) {
   const after = best(ours, w, false);
   const before = best(ours, w, true);
   const fmt = (e?: BenchEntry) => (e?.gpu ? `${e.gpu.dispatches} / ${e.gpu.uploads} / ${e.gpu.readbacks}` : 'n/a');
-  if (after?.gpu || before?.gpu) process.stdout.write(`${w.padEnd(20)} ${fmt(before).padStart(18)} → ${fmt(after)}\n`);
+  if (after?.gpu || before?.gpu) process.stdout.write(`${w.padEnd(26)} ${fmt(before).padStart(18)} → ${fmt(after)}\n`);
 }
 writeFileSync(
   path.join(dir, 'gpu-summary.json'),
