@@ -12,6 +12,7 @@ import {
 import { registerGradientFixes } from './gradient-fixes.js';
 import { registerNativeKernels } from './native-kernels.js';
 import { registerWasmKernelFixes } from './wasm-kernels.js';
+import { findWebGPUAdapter } from './webgpu.js';
 import { registerWebGPUBackend } from './webgpu-backend.js';
 
 const require = createRequire(import.meta.url);
@@ -135,12 +136,45 @@ export async function useBackend(choice: string): Promise<BackendSelection> {
   }
   const skipped: BackendStatus[] = [];
   for (const name of BACKENDS) {
+    if (name === 'webgpu') {
+      // Without a GPU, skip WebGPU before anything is installed or initialised for it.
+      const none = await noHardwareWebGPU();
+      if (none) {
+        skipped.push(none);
+        continue;
+      }
+    }
     const status = await probeBackend(name);
     if (status.works && !status.software) return { name, detail: status.detail, skipped };
     skipped.push(status);
   }
   // Unreachable in practice: the cpu backend always works.
   throw new BackendUnavailableError('no backend works here; run `introdl doctor`');
+}
+
+/**
+ * For `auto`: why WebGPU is skipped when there is no GPU adapter, else undefined. It never opens the
+ * software adapter (Mesa's OpenGL ES prints warnings on every start, and would not be picked anyway).
+ */
+async function noHardwareWebGPU(): Promise<BackendStatus | undefined> {
+  const want = process.env.INTRODL_WEBGPU ?? 'hardware';
+  try {
+    const { software, description } = await findWebGPUAdapter(want === 'any' ? 'hardware' : want);
+    return software
+      ? {
+          name: 'webgpu',
+          works: true,
+          software,
+          detail: `software adapter: ${description} (slow; use --backend webgpu)`,
+        }
+      : undefined;
+  } catch (err) {
+    return {
+      name: 'webgpu',
+      works: false,
+      detail: `${(err as Error).message} (--backend webgpu can use a software adapter)`,
+    };
+  }
 }
 
 /** One line for logs: `backend wasm (…); skipped webgpu: …; node: …`. */

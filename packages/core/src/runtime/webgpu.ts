@@ -83,36 +83,54 @@ async function softwareAdapter(mod: WebGPUModule): Promise<{ gpu: GPU; adapter: 
     : 'no OpenGL ES software adapter either (install libegl1, libegl-mesa0, libgles2 and libgl1-mesa-dri)';
 }
 
+let candidate: { gpu: GPU; adapter: GPUAdapter; mod: WebGPUModule } | undefined;
+
 /**
- * Creates `navigator.gpu` from the `webgpu` package and finds an adapter: a GPU through Vulkan
- * first, else Mesa's llvmpipe through OpenGL ES (a software adapter; `INTRODL_WEBGPU=hardware`
- * refuses it, `INTRODL_WEBGPU=software` goes straight to it). Throws an Error whose message is the
- * reason when there is neither.
+ * Finds a WebGPU adapter without installing anything globally: a GPU through Vulkan first, else
+ * Mesa's llvmpipe through OpenGL ES (a software adapter; `INTRODL_WEBGPU=hardware` refuses it,
+ * `INTRODL_WEBGPU=software` goes straight to it). Returns its description and whether it is a
+ * software one; throws an Error whose message is the reason when there is neither. `want`
+ * (default `INTRODL_WEBGPU`, else `any`) is `hardware`, `software` or `any`.
+ */
+export async function findWebGPUAdapter(
+  want = process.env.INTRODL_WEBGPU ?? 'any',
+): Promise<{ description: string; software: boolean }> {
+  if (!candidate) {
+    let mod: WebGPUModule;
+    try {
+      mod = await import('webgpu');
+    } catch (err) {
+      throw new Error(`the webgpu package does not load here (${(err as Error).message.split('\n')[0]})`);
+    }
+    const hard = want === 'software' ? 'INTRODL_WEBGPU=software' : await hardwareAdapter(mod);
+    let pick = hard;
+    if (typeof hard === 'string' && want !== 'hardware') {
+      const soft = await softwareAdapter(mod);
+      pick = typeof soft === 'string' ? `${hard}; ${soft}` : soft;
+    }
+    if (typeof pick === 'string') throw new Error(pick);
+    candidate = { ...pick, mod };
+  }
+  return describe(candidate.adapter);
+}
+
+/**
+ * Finds an adapter ({@link findWebGPUAdapter}) and creates `navigator.gpu` and the WebGPU globals
+ * tfjs-backend-webgpu needs. Only when WebGPU is going to be used: other libraries take a global
+ * `navigator.gpu` as a sign that they may use WebGPU too.
  */
 export async function installNodeWebGPU(): Promise<WebGPUAdapterFound> {
   if (found) return found;
-  let mod: WebGPUModule;
-  try {
-    mod = await import('webgpu');
-  } catch (err) {
-    throw new Error(`the webgpu package does not load here (${(err as Error).message.split('\n')[0]})`);
-  }
-  const want = process.env.INTRODL_WEBGPU ?? 'any';
-  const hard = want === 'software' ? 'INTRODL_WEBGPU=software' : await hardwareAdapter(mod);
-  let pick = hard;
-  if (typeof hard === 'string' && want !== 'hardware') {
-    const soft = await softwareAdapter(mod);
-    pick = typeof soft === 'string' ? `${hard}; ${soft}` : soft;
-  }
-  if (typeof pick === 'string') throw new Error(pick);
-  Object.assign(globalThis, mod.globals);
+  const { description, software } = await findWebGPUAdapter();
+  const pick = candidate as NonNullable<typeof candidate>;
+  Object.assign(globalThis, pick.mod.globals);
   // tfjs-backend-webgpu reads navigator.gpu when it is imported and when it initialises.
   Object.defineProperty(globalThis, 'navigator', {
     value: { gpu: pick.gpu, userAgent: 'Node.js' },
     configurable: true,
     writable: true,
   });
-  found = { ...describe(pick.adapter), adapter: pick.adapter };
+  found = { description, software, adapter: pick.adapter };
   return found;
 }
 
