@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cachedAttentionWebGPU, causalAttentionWebGPU } from './webgpu/attention.js';
 import { loraLinearWebGPU } from './webgpu/lora.js';
 import { rmsNormWebGPU, swigluWebGPU } from './webgpu/norm-act.js';
-import { fusedWebGPUActive } from './webgpu/runner.js';
+import { fusedWebGPUActive, fusedWebGPUFits } from './webgpu/runner.js';
 
 /**
  * Transformer building blocks that run as fused kernels on webgpu (INTRODL_WEBGPU_FUSED=0 turns them
@@ -45,7 +45,7 @@ export function causalAttention(
 ): tf.Tensor4D {
   const [B, T, nh, d] = q.shape;
   const nkv = k.shape[2];
-  if (fusedWebGPUActive() && d % 2 === 0 && d <= 256) return causalAttentionWebGPU(q, k, v, cos, sin, scale);
+  if (fusedWebGPUFits(10) && d % 2 === 0 && d <= 256) return causalAttentionWebGPU(q, k, v, cos, sin, scale);
   return tf.tidy(() => {
     const rep = nh / nkv;
     const qr = applyRope(q, cos, sin);

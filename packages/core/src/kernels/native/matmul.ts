@@ -19,6 +19,7 @@ export function matMulKernels(addon: NativeAddon): Record<string, KernelWrap> {
  */
 type MatMulPlan = { outShape: number[]; M: number; N: number; K: number } & (
   | { kind: 'fold' }
+  | { kind: 'gemv' }
   | { kind: 'strided'; batch: number; strideA: number; strideB: number }
   | { kind: 'pairs'; pairs: [number, number][] }
 );
@@ -26,7 +27,13 @@ type MatMulPlan = { outShape: number[]; M: number; N: number; K: number } & (
 /** Products with at most this many output rows in all are left to the previous (wasm) kernel. */
 const SMALL_PRODUCT_ROWS = 4;
 
-function planMatMul(aShape: number[], bShape: number[], transA: boolean, transB: boolean): MatMulPlan | null {
+function planMatMul(
+  aShape: number[],
+  bShape: number[],
+  transA: boolean,
+  transB: boolean,
+  hasGemv: boolean,
+): MatMulPlan | null {
   const ra = aShape.length;
   const rb = bShape.length;
   if (ra < 2 || rb < 2) return null;
@@ -51,8 +58,12 @@ function planMatMul(aShape: number[], bShape: number[], transA: boolean, transB:
   // A few rows (a matrix–vector product, as in generation one token at a time) stay on wasm: its
   // library keeps the weights packed, while OpenBLAS repacks a 1024×4096 matrix on every call
   // (measured M = 1: wasm 0.55 ms, OpenBLAS 2.5 ms; from M = 8 on OpenBLAS wins).
-  if (M * batch <= SMALL_PRODUCT_ROWS) return null;
   const base = { outShape: [...outer, M, N], M, N, K };
+  // A few rows times one transposed matrix (x·Wᵀ, a Linear layer generating one token): wasm would
+  // transpose all of W first (its transposed matmul is slow, so it is rewritten as transpose +
+  // matmul); sgemv reads W as it lies, on every core.
+  if (M * batch <= SMALL_PRODUCT_ROWS && transB && !transA && batchB === 1 && hasGemv) return { ...base, kind: 'gemv' };
+  if (M * batch <= SMALL_PRODUCT_ROWS) return null;
   if (batchB === 1 && !transA) return { ...base, kind: 'fold' };
   if ((batchA === 1 || batchA === batch) && (batchB === 1 || batchB === batch)) {
     return { ...base, kind: 'strided', batch, strideA: batchA === 1 ? 0 : M * K, strideB: batchB === 1 ? 0 : K * N };
@@ -89,6 +100,12 @@ function runMatMul(
   const lda = transA ? M : K;
   const ldb = transB ? K : N;
   switch (p.kind) {
+    case 'gemv':
+      // C[m, :] = B · A[m, :] for B [N, K] (one sgemv per row)
+      for (let m = 0; m < C.length / N; m++) {
+        addon.sgemv!(false, N, K, 1, B, K, A.subarray(m * K, (m + 1) * K), 0, C.subarray(m * N, (m + 1) * N));
+      }
+      return;
     case 'fold':
       addon.sgemm(false, transB, C.length / N, N, K, 1, A, K, B, ldb, 0, C, N);
       return;
@@ -127,7 +144,7 @@ function batchMatMul(addon: NativeAddon): KernelWrap {
     function nativeBatchMatMul(args) {
       const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
       const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const plan = allFloat32(a, b) ? planMatMul(a.shape, b.shape, transposeA, transposeB) : null;
+      const plan = allFloat32(a, b) ? planMatMul(a.shape, b.shape, transposeA, transposeB, Boolean(addon.sgemv)) : null;
       if (!plan) return previous(args);
       const out = output(args.backend, plan.outShape);
       runMatMul(
@@ -164,7 +181,7 @@ function fusedMatMul(addon: NativeAddon): KernelWrap {
       const act = activationCode(attrs.activation);
       const plan =
         a && b && allFloat32(a, b) && act !== null && !preluActivationWeights
-          ? planMatMul(a.shape, b.shape, attrs.transposeA, attrs.transposeB)
+          ? planMatMul(a.shape, b.shape, attrs.transposeA, attrs.transposeB, Boolean(addon.sgemv))
           : null;
       if (!plan || !a || !b || act === null || !isRowBias(bias, plan.N)) return previous(args);
       const out = output(args.backend, plan.outShape);

@@ -66,6 +66,18 @@ export interface NativeAddon {
     epsilon: number,
   ): void;
   channelBinary(full: Float32Array, vec: Float32Array, out: Float32Array, op: 0 | 1 | 2 | 3, vecFirst: boolean): void;
+  /** y = alpha·op(A)·x + beta·y (row-major A, M×N); absent in addons built before it. */
+  sgemv?(
+    trans: boolean,
+    M: number,
+    N: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    x: Float32Array,
+    beta: number,
+    y: Float32Array,
+  ): void;
   /** C = A·op(W) with W in 16-bit floats (kind 0 bfloat16, 1 half); absent in addons built before it. */
   sgemmPacked?(
     transW: boolean,

@@ -3,7 +3,7 @@ import {
   allocate,
   dispatch,
   f32,
-  fusedWebGPUActive,
+  fusedWebGPUFits,
   groups,
   pipelineFor,
   toTensor,
@@ -88,7 +88,7 @@ type Grads = Record<string, () => tf.Tensor>;
 function fusedGradients(dy: tf.Tensor, saved: tf.Tensor[], eps: number): Grads | undefined {
   const [x, mean, variance, scale] = saved;
   const channels = x.shape[x.shape.length - 1];
-  if (!fusedWebGPUActive() || !scale || mean.rank !== 1 || mean.size !== channels || x.dtype !== 'float32') {
+  if (!fusedWebGPUFits(9) || !scale || mean.rank !== 1 || mean.size !== channels || x.dtype !== 'float32') {
     return undefined;
   }
   if (variance.size !== channels || scale.size !== channels) return undefined;

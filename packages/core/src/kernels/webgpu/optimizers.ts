@@ -112,7 +112,11 @@ function own(v: tf.Variable): void {
 export function fusedOptimizerUpdate(params: FusedParam[], step: AdamStep | LionStep): void {
   const backend = webgpuBackend();
   const per = step.kind === 'adam' ? 4 : 3;
-  const perDispatch = Math.max(1, Math.floor(maxStorageBuffers(backend) / per));
+  // Bounded by the bind group's binding limit too (a GPU may allow far more storage buffers), and
+  // kept to 32 parameters so each shader stays small.
+  const device = (backend as unknown as { device: GPUDevice }).device;
+  const bindings = Math.min(maxStorageBuffers(backend), device.limits.maxBindingsPerBindGroup - 1);
+  const perDispatch = Math.max(1, Math.min(32, Math.floor(bindings / per)));
   const live = params.filter((p) => p.w.size > 0);
   for (const p of live) {
     own(p.w);

@@ -32,6 +32,15 @@ export function fusedWebGPUActive(): boolean {
   return tf.getBackend() === 'webgpu' && process.env.INTRODL_WEBGPU_FUSED !== '0';
 }
 
+/**
+ * Whether a fused kernel binding `buffers` storage buffers can run: the fused kernels are on and
+ * the device allows that many per shader (WebGPU guarantees only 8; ask for more through
+ * deviceDescriptor). Kernels that need more fall back to tfjs ops on a device that has fewer.
+ */
+export function fusedWebGPUFits(buffers: number): boolean {
+  return fusedWebGPUActive() && maxStorageBuffers(webgpuBackend()) >= buffers;
+}
+
 /** The active webgpu backend, with the internals the runner needs. */
 export function webgpuBackend(): WebGPUBackend {
   if (tf.getBackend() !== 'webgpu') throw new Error('the fused WebGPU kernels need the webgpu backend active');
