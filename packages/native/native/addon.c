@@ -421,6 +421,33 @@ static napi_value js_channel_binary(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/*
+ * sgemv(trans, M, N, alpha, A, lda, x, beta, y): y = alpha·op(A)·x + beta·y with A row-major M×N,
+ * op = transpose when `trans` (y has N elements, x M) else identity (y has M elements, x N).
+ * Memory-bound and multithreaded in OpenBLAS: the product of one row with a weight matrix, without
+ * the packing sgemm does for any M.
+ */
+static napi_value js_sgemv(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, "sgemv", 9)) return NULL;
+  int t = get_bool(&a, 0, "trans");
+  int64_t M = get_int(&a, 1, "M"), N = get_int(&a, 2, "N");
+  float alpha = get_float(&a, 3, "alpha");
+  size_t la, lx, ly;
+  const float *A = get_f32(&a, 4, "A", &la, 0);
+  int64_t lda = get_int(&a, 5, "lda");
+  const float *x = get_f32(&a, 6, "x", &lx, 0);
+  float beta = get_float(&a, 7, "beta");
+  float *y = get_f32(&a, 8, "y", &ly, 0);
+  check_matrix(&a, "A", M, N, lda, 0, 1, la);
+  if (!a.failed && (int64_t)lx < (t ? M : N)) fail(&a, 'R', "x has %zu elements, needs %lld", lx, (long long)(t ? M : N));
+  if (!a.failed && (int64_t)ly < (t ? N : M)) fail(&a, 'R', "y has %zu elements, needs %lld", ly, (long long)(t ? N : M));
+  if (a.failed) return NULL;
+  if (M > 0 && N > 0)
+    cblas_sgemv(CblasRowMajor, t ? CblasTrans : CblasNoTrans, (int)M, (int)N, alpha, A, (int)lda, x, 1, beta, y, 1);
+  return undefined(env);
+}
+
 /* A Uint16Array argument (16-bit float storage). */
 static const uint16_t *get_u16(args_t *a, size_t i, const char *name, size_t *length) {
   *length = 0;
@@ -540,6 +567,7 @@ NAPI_MODULE_INIT() {
       {"reduceSum", NULL, js_reduce_sum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"batchNorm", NULL, js_batch_norm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"channelBinary", NULL, js_channel_binary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemv", NULL, js_sgemv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgemmPacked", NULL, js_sgemm_packed, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dequantize16", NULL, js_dequantize16, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_enumerable, NULL},

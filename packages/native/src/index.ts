@@ -89,6 +89,18 @@ export interface NativeAddon {
   ): void;
   /** out = full ∘ vec (or vec ∘ full when vecFirst), vec repeated along the last axis; op 0 add, 1 sub, 2 mul, 3 div. */
   channelBinary(full: Float32Array, vec: Float32Array, out: Float32Array, op: 0 | 1 | 2 | 3, vecFirst: boolean): void;
+  /** y = alpha·op(A)·x + beta·y, A row-major M×N (op = transpose when `trans`): one row times a matrix. */
+  sgemv(
+    trans: boolean,
+    M: number,
+    N: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    x: Float32Array,
+    beta: number,
+    y: Float32Array,
+  ): void;
   /**
    * C[M,N] (leading dimension ldc) = A[M,K] (lda) · op(W) with W stored as 16-bit floats (kind 0
    * bfloat16, 1 IEEE half): [N,K] with op = transpose when transW (a Linear layer's x·Wᵀ), else [K,N].

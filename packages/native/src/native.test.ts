@@ -457,6 +457,34 @@ describe.skipIf(!status.available)('@introdl/native', () => {
       /Int32Array of length 15/,
     );
   });
+  it('sgemv: one row times a matrix, either orientation, with alpha and beta', () => {
+    const A = random(5 * 7, 11);
+    for (const trans of [false, true]) {
+      const x = random(trans ? 5 : 7, 12);
+      const y = random(trans ? 7 : 5, 13);
+      const expected = naiveGemm(
+        false,
+        !trans,
+        1,
+        trans ? 7 : 5,
+        trans ? 5 : 7,
+        0.5,
+        x,
+        x.length,
+        A,
+        7,
+        2,
+        Float32Array.from(y),
+        y.length,
+      );
+      m.sgemv(trans, 5, 7, 0.5, A, 7, x, 2, y);
+      expectClose(y, expected);
+    }
+    expect(() => m.sgemv(false, 5, 7, 1, A, 7, new Float32Array(6), 0, new Float32Array(5))).toThrow(
+      /x has 6 elements, needs 7/,
+    );
+  });
+
   it('sgemmPacked multiplies by bfloat16 and float16 weights as by their float32 values, both orientations, over several blocks', () => {
     // 16-bit patterns of ordinary values, plus a subnormal half and a negative zero.
     const toBf16 = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0] >>> 16;

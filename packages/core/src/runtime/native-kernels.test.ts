@@ -98,6 +98,8 @@ describe.skipIf(!nativeAvailableSync())('native kernels vs the cpu backend (rela
     ['2-D × 3-D, B transposed', [5, 6], [3, 4, 6], false, true],
     ['broadcast batch dims [2,1] × [3]', [2, 1, 5, 6], [3, 6, 4], false, false],
     ['broadcast batch dims [1,3] × [2,1], A transposed', [1, 3, 6, 5], [2, 1, 6, 4], true, false],
+    ['one row times a transposed matrix (sgemv)', [1, 47], [29, 47], false, true],
+    ['three rows folded, B transposed (sgemv per row)', [3, 1, 47], [29, 47], false, true],
   ];
   for (const [name, aShape, bShape, transA, transB] of cases) {
     it(`BatchMatMul: ${name}`, async () => {

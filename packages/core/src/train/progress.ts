@@ -41,7 +41,7 @@ export class Progress {
   }
 
   /** The line shown for `step` with the given values (exported for tests). */
-  line(step: number, values: Record<string, number>): string {
+  line(step: number, values: Record<string, number>, suffix?: string): string {
     const elapsed = (performance.now() - this.start) / 1000;
     const done = step - (this.firstStep ?? 0);
     const rate = elapsed > 0 ? done / elapsed : 0;
@@ -56,19 +56,20 @@ export class Progress {
       )
       .join('  ');
     const label = this.options.label ? `${this.options.label} ` : '';
-    return `${label}step ${step}/${this.options.total} [${bar}] ${shown}  ${rate >= 1 ? `${rate.toFixed(1)} step/s` : `${(1 / Math.max(rate, 1e-9)).toFixed(2)} s/step`}  elapsed ${formatDuration(elapsed)}  left ${formatDuration(left)}`;
+    return `${label}step ${step}/${this.options.total} [${bar}] ${shown}  ${rate >= 1 ? `${rate.toFixed(1)} step/s` : `${(1 / Math.max(rate, 1e-9)).toFixed(2)} s/step`}${suffix ? `  ${suffix}` : ''}  elapsed ${formatDuration(elapsed)}  left ${formatDuration(left)}`;
   }
 
-  update(step: number, values: Record<string, number>): void {
+  /** Shows `step` with its values, and `suffix` (free text) after the rate. */
+  update(step: number, values: Record<string, number>, suffix?: string): void {
     if (this.firstStep === null) this.firstStep = step - 1;
     if (this.mode === 'silent') return;
     if (this.mode === 'tty') {
       const now = performance.now();
       if (now - this.lastDraw < 100 && step < this.options.total) return;
       this.lastDraw = now;
-      this.stream.write(`\r\x1b[2K${this.line(step, values)}`);
+      this.stream.write(`\r\x1b[2K${this.line(step, values, suffix)}`);
     } else if (step % this.every === 0 || step === this.options.total) {
-      this.stream.write(`${this.line(step, values)}\n`);
+      this.stream.write(`${this.line(step, values, suffix)}\n`);
     }
   }
 

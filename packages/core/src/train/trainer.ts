@@ -52,6 +52,10 @@ export interface TrainerOptions<B extends tf.TensorContainer> {
   label?: string;
   /** Called after every step (after its checkpoint, if any). */
   onStep?: (step: number, loss: number) => void;
+  /** Text appended to the progress line after each step (e.g. tokens/s and peak memory). */
+  progressSuffix?: (step: number) => string;
+  /** Values added to each step's log.jsonl entry (e.g. tokens, peak memory). */
+  logExtra?: (step: number) => Record<string, number>;
 }
 
 /** One validation result. */
@@ -183,8 +187,10 @@ export class Trainer<B extends tf.TensorContainer> {
         );
         if (earlyStopping?.update(step, metrics, everything)) stoppedEarly = true;
       }
+      const extra = this.options.logExtra?.(step);
+      if (extra) Object.assign(entry, extra);
       run?.log(entry);
-      progress.update(step, { loss: lossValue });
+      progress.update(step, { loss: lossValue }, this.options.progressSuffix?.(step));
       if (!stoppedEarly && every > 0 && step % every === 0 && step < steps) await this.checkpoint();
       this.options.onStep?.(step, lossValue);
       if (stoppedEarly) break;
