@@ -4,6 +4,7 @@ import { exportCommand } from './commands/export.js';
 import { generateCommand } from './commands/generate.js';
 import { judgeCommand } from './commands/judge.js';
 import { metricCommand } from './commands/metric.js';
+import { randomModelCommand } from './commands/random-model.js';
 import { scoreCommand } from './commands/score.js';
 import { styleCommand } from './commands/style.js';
 import { trainCommand } from './commands/train.js';
@@ -21,5 +22,6 @@ export const commands: CommandGroup = {
     styleCommand,
     scoreCommand,
     exportCommand,
+    randomModelCommand,
   ],
 };

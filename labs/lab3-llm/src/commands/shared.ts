@@ -4,6 +4,7 @@ import { resolveAdapterDir } from '../chat/studio-chat.js';
 import { locateLab3 } from '../data/locate.js';
 import { readText } from '../data/readers.js';
 import { YODA_TEST_TEXT } from '../data/specs.js';
+import { BASE_DTYPES, type BaseDtype } from '../loaders/hf-model.js';
 import { describeModel, type LoadedModel, loadModel } from '../loaders/load-model.js';
 
 /** --model, --tokenizer, --adapter: every command that runs a model. */
@@ -11,7 +12,7 @@ export const MODEL_OPTIONS: OptionSpec[] = [
   {
     flags: '--model <path>',
     description:
-      'a llama2.c checkpoint (.bin), a Hugging Face model folder, or stories260K (from INTRODL_DATA/lab3-llm)',
+      'a Hugging Face model by name (org/name[@revision], downloaded into the HF cache), a Hugging Face model folder, a llama2.c checkpoint (.bin), or stories260K (from INTRODL_DATA/lab3-llm)',
   },
   {
     flags: '--tokenizer <path>',
@@ -21,6 +22,13 @@ export const MODEL_OPTIONS: OptionSpec[] = [
     flags: '--adapter <dir>',
     description:
       'a LoRA adapter folder (adapter_config.json + adapter_model.safetensors), or the run folder of `lab3 train` that saved one',
+  },
+  {
+    flags: '--base-dtype <dtype>',
+    description:
+      'how the weight matrices are kept: auto (float32 up to 250M parameters, else 16-bit), f32, bf16 or f16 (16-bit: half the memory, converted per block inside each matmul)',
+    default: 'auto',
+    choices: [...BASE_DTYPES],
   },
 ];
 
@@ -42,6 +50,7 @@ export async function loadFromOptions(options: Record<string, unknown>, context:
   const lm = await loadModel(requiredString(options, 'model'), {
     tokenizer: options.tokenizer as string | undefined,
     adapter: typeof options.adapter === 'string' ? resolveAdapterDir(options.adapter) : undefined,
+    baseDtype: (options.baseDtype as BaseDtype | undefined) ?? 'auto',
     log: context.log,
   });
   context.log(describeModel(lm.info));

@@ -2,6 +2,7 @@ import { BadFlagError, type CommandSpec } from '@introdl/core';
 import { chooseTemplate } from '../chat/templates.js';
 import { loadStyleData, STYLE_DATA_NAMES } from '../data/training-data.js';
 import { formatYodaMetric } from '../eval/metric.js';
+import { AUTO_CHECKPOINT_MIN_PARAMETERS } from '../loaders/hf-model.js';
 import { parseTargets } from '../lora/lora.js';
 import { parseObjective, SFT_OBJECTIVES } from '../train/objective.js';
 import { runSft } from '../train/run-sft.js';
@@ -89,6 +90,18 @@ export const trainCommand: CommandSpec = {
     { flags: '--batch-size <n>', description: 'sequences per micro-batch (the course: 1)', default: '1' },
     { flags: '--grad-accum <n>', description: 'micro-batches per update', default: '1' },
     { flags: '--context-length <n>', description: 'tokens per sequence (longer ones are cut)', default: '512' },
+    {
+      flags: '--pack',
+      description:
+        'pack several examples into each row of --context-length tokens (attention stays within each example)',
+    },
+    {
+      flags: '--checkpointing <when>',
+      description:
+        'recompute each layer in the backward pass instead of keeping its activations (a fraction of the memory): auto (on from 20M parameters), on, off',
+      default: 'auto',
+      choices: ['auto', 'on', 'off'],
+    },
     { flags: '--checkpoint-every <n>', description: 'updates between checkpoints of the adapter', default: '50' },
     { flags: '--sample-every <n>', description: 'print a sample answer every n updates (0 = never)', default: '10' },
     {
@@ -105,7 +118,12 @@ export const trainCommand: CommandSpec = {
     if (column !== 'translation' && column !== 'translation_extra')
       throw new BadFlagError('--column must be translation or translation_extra');
     const objective = parseObjective(String(options.objective ?? 'answers'));
-    const data = await loadStyleData(String(options.data ?? 'yoda'), {
+    // yoda_sentences (the file's name) works as well as yoda-sentences
+    const rawData = String(options.data ?? 'yoda');
+    const dataName = (STYLE_DATA_NAMES as readonly string[]).includes(rawData.replace(/_/g, '-'))
+      ? rawData.replace(/_/g, '-')
+      : rawData;
+    const data = await loadStyleData(dataName, {
       dolly: options.dolly as string | undefined,
       withContext: Boolean(options.withContext),
       questions: objective !== 'style-text-only',
@@ -149,6 +167,10 @@ export const trainCommand: CommandSpec = {
       batchSize: positiveInt(options, 'batchSize', 1),
       gradAccum: positiveInt(options, 'gradAccum', 1),
       contextLength: positiveInt(options, 'contextLength', 512, 2),
+      pack: Boolean(options.pack),
+      checkpointing:
+        options.checkpointing === 'on' ||
+        (options.checkpointing !== 'off' && lm.info.parameters >= AUTO_CHECKPOINT_MIN_PARAMETERS),
       checkpointEvery: positiveInt(options, 'checkpointEvery', 50),
       sampleEvery: positiveInt(options, 'sampleEvery', 10, 0),
       evalText: evalText?.text,
@@ -164,7 +186,8 @@ export const trainCommand: CommandSpec = {
     if (result.metricBefore !== undefined) context.print(`before tuning: ${formatYodaMetric(result.metricBefore)}`);
     if (result.metricAfter !== undefined) context.print(`after tuning:  ${formatYodaMetric(result.metricAfter)}`);
     context.print(
-      `${result.secondsPerUpdate.toFixed(2)} s per update; final loss ${result.losses.at(-1)?.loss.toFixed(4)}`,
+      `${result.secondsPerUpdate.toFixed(2)} s per update; ${result.tokensPerSecond.toFixed(0)} tokens/s; ` +
+        `peak memory ${(result.peakMemoryBytes / 1e9).toFixed(2)} GB; final loss ${result.losses.at(-1)?.loss.toFixed(4)}`,
     );
     lm.model.dispose();
     return 0;

@@ -33,6 +33,14 @@ export type BaseDtype = (typeof BASE_DTYPES)[number];
 export const AUTO_F32_MAX_PARAMETERS = 250_000_000;
 
 /**
+ * Training checkpoints layers (recomputes them in the backward pass) from this many parameters on:
+ * tfjs keeps every intermediate of a layer for its gradient, 2.4 GB for SmolLM2-135M at 256
+ * tokens, against 0.5 GB with checkpointing (measured), for a few percent more time on the CPU.
+ * Tiny models (stories260K) are faster without.
+ */
+export const AUTO_CHECKPOINT_MIN_PARAMETERS = 20_000_000;
+
+/**
  * The storage `auto` picks: float32 for models up to {@link AUTO_F32_MAX_PARAMETERS} parameters
  * (fastest, and small enough), above that 16 bits in the checkpoint's own format (bfloat16 for
  * float32 checkpoints), halving the memory.

@@ -234,6 +234,25 @@ export class LlamaModel implements Trainable {
     return m;
   }
 
+  /**
+   * The packing layout of these [B, T] ids: the batch's own, or the first T tokens of each row of a
+   * longer layout (the loss feeds ids[:, :-1] while the batch's layout covers ids).
+   */
+  private static packingFor(p: PackedRows, B: number, T: number, cache?: KVCache): PackedRows {
+    const rowLength = p.segments.length / B;
+    if (cache || !Number.isInteger(rowLength) || rowLength < T || p.positions.length !== p.segments.length) {
+      throw new Error('packed rows need a segment and a position for every token, and no cache');
+    }
+    if (rowLength === T) return p;
+    const segments = new Int32Array(B * T);
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      segments.set(p.segments.subarray(b * rowLength, b * rowLength + T), b * T);
+      positions.set(p.positions.subarray(b * rowLength, b * rowLength + T), b * T);
+    }
+    return { segments, positions };
+  }
+
   /** Masks of packed rows: [B, 1, rep·T, T], a token sees earlier tokens of its own sequence. */
   private static packedMask(p: PackedRows, B: number, T: number, rep: number, window?: number): tf.Tensor {
     const data = new Float32Array(B * rep * T * T);
@@ -252,12 +271,11 @@ export class LlamaModel implements Trainable {
 
   /** Rotary tables, masks and packing helpers of one pass, kept past it when the pass is checkpointed. */
   private stepContext(B: number, T: number, start: number, options: ForwardOptions): StepContext {
-    const keep = options.checkpoint === true && !options.cache;
+    // Every table outlives the layer that creates it (each layer runs in its own tidy): kept until
+    // the next pass, which is after the backward pass of a checkpointed one.
     const hold = <X extends tf.Tensor>(t: X): X => {
-      if (keep) {
-        tf.keep(t);
-        this.retained.push(t);
-      }
+      tf.keep(t);
+      this.retained.push(t);
       return t;
     };
     const ropeMemo = new Map<string, { cos: tf.Tensor4D; sin: tf.Tensor4D }>();
@@ -276,7 +294,7 @@ export class LlamaModel implements Trainable {
         let r = ropeMemo.get(key);
         if (!r) {
           if (packing) {
-            const end = Math.max(...packing.positions) + 1;
+            const end = packing.positions.reduce((m, p) => Math.max(m, p), 0) + 1;
             const table = this.ropeTable(params, end);
             const pos = tf.tensor1d(packing.positions, 'int32');
             r = {
@@ -516,13 +534,11 @@ export class LlamaModel implements Trainable {
   forward(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
     const [B, T] = ids.shape;
     const start = options.cache?.length ?? 0;
-    const end = options.packing ? Math.max(...options.packing.positions) + 1 : start + T;
+    const end = options.packing ? options.packing.positions.reduce((m, p) => Math.max(m, p), 0) + 1 : start + T;
     if (end > this.config.maxPositions) {
       throw new BadShapeError('sequence', `at most ${this.config.maxPositions} positions`, [end]);
     }
-    if (options.packing && (options.cache || options.packing.segments.length !== B * T)) {
-      throw new Error('packed rows need one segment and position per token, and no cache');
-    }
+    if (options.packing) options = { ...options, packing: LlamaModel.packingFor(options.packing, B, T, options.cache) };
     tf.dispose(this.retained);
     this.retained = [];
     const result = tf.tidy(() => {
@@ -530,14 +546,17 @@ export class LlamaModel implements Trainable {
       let h = this.embed(ids);
       const checkpoint = options.checkpoint === true && !options.cache;
       for (let l = 0; l < this.config.numLayers; l++) {
+        const input = h;
         if (checkpoint) {
           // The recomputation must draw the same dropout masks: seed the layer from outside.
           const seed = options.rng?.seed();
           const run = (x: tf.Tensor2D) =>
             this.layer(x, l, ctx, { ...options, rng: seed === undefined ? undefined : new Rng(seed) });
-          h = checkpointed(run, h, this.layerVariables(l));
+          h = checkpointed(run, input, this.layerVariables(l));
         } else {
-          h = this.layer(h, l, ctx, options);
+          // One tidy per layer: its intermediates go as soon as it is done (the tape keeps what the
+          // backward pass needs), so a pass holds one layer's temporaries, not all of them.
+          h = tf.tidy(() => this.layer(input, l, ctx, options));
         }
       }
       let rows = T;

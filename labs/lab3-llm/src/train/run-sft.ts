@@ -21,11 +21,14 @@ import { saveAdapter } from '../lora/adapter-io.js';
 import { applyLora, countParameters, formatTrainableParameters, loraLayers } from '../lora/lora.js';
 import type { Projection } from '../model/config.js';
 import { generateSync } from '../model/generate.js';
+import type { PackedRows } from '../model/llama.js';
 import { encodeText } from '../tokenizer/tokenizer.js';
 import { GradientAccumulation } from './accumulate.js';
 import { objectiveSequences, type SftObjective, validationLoss } from './objective.js';
+import { PackedSftBatches } from './packing.js';
 import { checkSchedule, type LearningRateSchedule, learningRateAt } from './schedule.js';
 import { answerLoss, type SftBatch, SftBatches } from './sft.js';
+import { peakRssBytes, StepMeter } from './step-meter.js';
 
 /** Options of {@link runSft}. */
 export interface SftRunOptions {
@@ -55,6 +58,13 @@ export interface SftRunOptions {
   batchSize?: number;
   gradAccum?: number;
   contextLength?: number;
+  /**
+   * Pack several examples into each row of `contextLength` tokens (attention stays within each
+   * example); `batchSize` then counts packed rows. Default false.
+   */
+  pack?: boolean;
+  /** Recompute each layer in the backward pass instead of keeping its activations (less memory, ~⅓ more compute). */
+  checkpointing?: boolean;
   seed: number;
   /** The run folder (default runs/lab3-llm/<timestamp>). */
   out?: string;
@@ -91,6 +101,10 @@ export interface SftRunResult {
   samples: { step: number; answer: string }[];
   seconds: number;
   secondsPerUpdate: number;
+  /** Real (not padding) tokens per second of the training steps, validation excluded. */
+  tokensPerSecond: number;
+  /** The process's peak resident memory during the run. */
+  peakMemoryBytes: number;
 }
 
 /** Builds the optimizer the course uses (Lion, lr 1e-4) or AdamW. */
@@ -159,6 +173,9 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     contextLength,
     validateEvery,
     patience,
+    pack: options.pack ?? false,
+    checkpointing: options.checkpointing ?? false,
+    baseStorage: options.lm.info.storage ?? 'f32',
   };
   const run = RunFolder.create({
     lab: LAB,
@@ -189,6 +206,12 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
 
   const train = objectiveSequences(objective, tokenizer, options.template, options.pairs, contextLength);
   const batches = new SftBatches(train.build, train.size, batchSize, tokenizer.padId, options.seed);
+  const packed = options.pack
+    ? new PackedSftBatches(train.build, train.size, batchSize, tokenizer.padId, options.seed, contextLength)
+    : undefined;
+  // The packing layout of the current micro-batch (its tensors go to the Trainer, its arrays here).
+  let packing: PackedRows | undefined;
+  const meter = new StepMeter();
   const held = objectiveSequences(objective, tokenizer, options.template, validation, contextLength);
   const heldSequences = Array.from({ length: held.size }, (_, i) => held.build(i));
   const optimizer = new GradientAccumulation(makeSftOptimizer(optimizerName, lr, options.weightDecay), gradAccum);
@@ -219,6 +242,14 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   // Validation: the loss on held-out examples (what early stopping watches) and, for the record
   // only, the metric on the eval text — never used to choose the adapter, since it is the test.
   const validate = () => {
+    const t0 = performance.now();
+    try {
+      return validateMetrics();
+    } finally {
+      meter.exclude(performance.now() - t0);
+    }
+  };
+  const validateMetrics = () => {
     const metrics: Record<string, number> = { val_loss: validationLoss(model, heldSequences, tokenizer.padId) };
     if (options.evalText) metrics.metric = yodaTestLoss(model, tokenizer, options.evalText).loss;
     return metrics;
@@ -234,11 +265,30 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   const trainer = new Trainer<SftBatch>({
     model,
     optimizer,
-    loss: (batch, ctx) => answerLoss(model, batch.ids, batch.mask, { training: true, rng: ctx.rng }),
+    loss: (batch, ctx) =>
+      answerLoss(model, batch.ids, batch.mask, {
+        training: true,
+        rng: ctx.rng,
+        checkpoint: options.checkpointing,
+        packing,
+      }),
     data: (step) => {
       // The schedule is a function of the update, so a resumed run follows it exactly.
       optimizer.learningRate = learningRateAt(schedule, Math.ceil(step / gradAccum));
-      return batches.batch(step);
+      if (packed) {
+        const p = packed.batch(step);
+        packing = p.packing;
+        meter.start(p.tokens);
+        return p.batch;
+      }
+      const b = batches.batch(step);
+      meter.start(batches.indices(step).reduce((n, i) => n + batches.sequence(i).ids.length, 0));
+      return b;
+    },
+    progressSuffix: () => meter.text(),
+    logExtra: () => {
+      meter.end();
+      return meter.values();
     },
     steps: options.steps * gradAccum,
     seed: options.seed,
@@ -312,6 +362,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     metricAfter,
     seconds,
     secondsPerUpdate: updates > 0 ? seconds / updates : 0,
+    tokensPerSecond: meter.tokensPerSecond(),
+    peakMemoryBytes: peakRssBytes(),
     adapter: adapterDir,
   };
   writeFileAtomicSync(run.output('summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -330,6 +382,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     samples,
     seconds,
     secondsPerUpdate: summary.secondsPerUpdate,
+    tokensPerSecond: summary.tokensPerSecond,
+    peakMemoryBytes: summary.peakMemoryBytes,
   };
 }
 

@@ -3,6 +3,7 @@ import { answerStart, type ChatTemplate } from '../chat/templates.js';
 import type { StylePair } from '../data/readers.js';
 import type { ForwardOptions, LlamaModel } from '../model/llama.js';
 import { encodeText, type TextTokenizer } from '../tokenizer/tokenizer.js';
+import { crossEntropyRows } from './cross-entropy.js';
 
 /** One training sequence: token ids and which of them the loss covers. */
 export interface SftSequence {
@@ -56,16 +57,12 @@ export function padBatch(sequences: readonly SftSequence[], padId: number): SftB
 
 /**
  * Per-position negative log-likelihood −log softmax(logits)[target] for logits [N, V] and targets
- * [N]. The target logit is picked with a one-hot product rather than a gather: tfjs differentiates
- * a gather with UnsortedSegmentSum, which its cpu backend runs in O(N²·V).
+ * [N], with a hand-written gradient (softmax − one-hot; see cross-entropy.ts): autodiff of the
+ * textbook formula builds several [N, V] tensors, and tfjs differentiates a gather with
+ * UnsortedSegmentSum, which its cpu backend runs in O(N²·V).
  */
 export function tokenNll(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const V = logits.shape[1];
-    const logZ = tf.logSumExp(logits, -1);
-    const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.cast(targets, 'int32'), V)), -1);
-    return tf.sub(logZ, picked) as tf.Tensor1D;
-  });
+  return crossEntropyRows(logits, targets);
 }
 
 /**
