@@ -109,7 +109,7 @@ export async function detectImages(
     `window threshold ${windowOptions.threshold!.toFixed(4)}: ${options.threshold === undefined ? settings.source : 'from --threshold'}; box = window × ${windowOptions.faceScale!.toFixed(3)}`,
   );
   const run = RunFolder.create({
-    lab: 'lab2',
+    lab: 'lab2-vision',
     command: 'introdl lab2 detect',
     config: {
       checkpoint: model.checkpoint,

@@ -18,7 +18,7 @@ export async function evaluateDigitCheckpoint(options: {
     const dataset = (model.config.dataset as DigitsDataset | undefined) ?? 'fashion-mnist';
     const test = await loadDigits({ dataset, split: 'test', dir: options.dataDir });
     const run = RunFolder.create({
-      lab: 'lab2',
+      lab: 'lab2-vision',
       command: 'introdl lab2 evaluate',
       config: { checkpoint: model.checkpoint, model: model.kind, dataset },
       seed: options.seed,

@@ -101,7 +101,7 @@ export async function trainDigits(options: TrainDigitsOptions): Promise<TrainDig
     testImages: test.n,
   };
   const run = RunFolder.create({
-    lab: 'lab2',
+    lab: 'lab2-vision',
     command: `introdl lab2 train --model ${options.model}`,
     config,
     seed: options.seed,

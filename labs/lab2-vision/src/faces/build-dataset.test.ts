@@ -153,7 +153,7 @@ describe.skipIf(!astronaut)('build-dataset (on faces cut from astronaut.png)', (
     writeFileSync(bad, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16]));
     const output = path.join(broken, 'x.h5');
     await expect(buildFaceDataset({ dataDir: broken, output, seed: 1, log: () => {} })).rejects.toThrow(
-      /noise-b\.jpg is a damaged or truncated JPEG file/,
+      /noise-b\.jpg: is a damaged or truncated JPEG file/,
     );
     expect(existsSync(output)).toBe(false);
   });

@@ -8,11 +8,15 @@ import { readImage } from '../image/codec.js';
 import { compositeInEllipse } from '../image/composite.js';
 import {
   applyPhotometric,
+  type ColourStats,
+  centralColourStats,
   DOMAIN_RANDOMISATION,
   drawPhotometric,
   type PhotometricSettings,
   scrambleNonFace,
+  transferColour,
 } from '../image/photometric.js';
+import { randomErase } from '../image/occlusion.js';
 import { resizeBilinear } from '../image/resize.js';
 import { type Box, cropImage, greyToRgb, type RgbImage } from '../image/rgb-image.js';
 import {
@@ -88,7 +92,11 @@ export interface BuildDatasetOptions {
   maxPeoplePerSource?: number;
   /** Probability that a positive is pasted onto a piece of a CC0 photo (default 0.4). */
   composite?: number;
-  /** Probability that a non-face gets colours and orientations no face has (default 0.5). */
+  /** Probability of hiding a random rectangle of an image, face or not (default 0.2). */
+  erase?: number;
+  /** Probability that a non-face is recoloured with a training face's colours (default 0.25). */
+  skinColours?: number;
+  /** Probability that a non-face gets colours and orientations no face has (default 0.4). */
   scramble?: number;
   /** Share of the non-faces taken from Fashion-MNIST, domain-randomised like the rest (default 0). */
   fashionFraction?: number;
@@ -121,7 +129,7 @@ export const DEFAULT_HELD_OUT_PHOTOS = ['astronaut.png', 'coffee.png'];
 const SIZE = 64;
 const PIXELS = SIZE * SIZE * 3;
 /** Face-free windows tried per validation portrait (the threshold's false-positive rate rests on them). */
-const VALIDATION_WINDOWS = 8;
+const VALIDATION_WINDOWS = 16;
 
 /** A CC0 photo with every face the reference detector sees in it (their heads are kept out of negatives). */
 interface Photo {
@@ -166,7 +174,9 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
   const poolRatio = options.poolRatio ?? 2;
   const splitSeed = options.splitSeed ?? 1;
   const composite = options.composite ?? 0.4;
-  const scramble = options.scramble ?? 0.5;
+  const scramble = options.scramble ?? 0.4;
+  const erase = options.erase ?? 0.2;
+  const skinColours = options.skinColours ?? 0.25;
   const fashionFraction = options.fashionFraction ?? 0;
   const photometric = options.photometric ?? DOMAIN_RANDOMISATION;
   const framing = options.framing ?? POSITIVE_FRAMING;
@@ -236,7 +246,11 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
       if (box) return { photo, box };
     }
   };
-  const randomise = (img: RgbImage) => applyPhotometric(img, drawPhotometric(rng, photometric));
+  /** How the picture was taken (both classes alike), then, sometimes, something in front of it. */
+  const randomise = (img: RgbImage) => {
+    const taken = applyPhotometric(img, drawPhotometric(rng, photometric));
+    return rng.next() < erase ? randomErase(taken, rng) : taken;
+  };
   /**
    * A negative from a box: turned a little, maybe mirrored, randomised like the faces; and with
    * probability `scramble`, in colours and orientations no face has (see scrambleNonFace).
@@ -249,8 +263,17 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
       angle: (Math.max(-15, Math.min(15, rng.normal() * 6)) * Math.PI) / 180,
       flip: rng.next() < 0.5,
     });
-    return randomise(rng.next() < scramble ? scrambleNonFace(crop, rng) : crop);
+    const u = rng.next();
+    const recoloured =
+      u < scramble
+        ? scrambleNonFace(crop, rng)
+        : u < scramble + skinColours && faceColours.length
+          ? transferColour(crop, faceColours[rng.int(faceColours.length)])
+          : crop;
+    return randomise(recoloured);
   };
+  /** Colours of the faces made so far (their centres), for recolouring non-faces. */
+  const faceColours: ColourStats[] = [];
   /** A mining-pool window: exactly what the detector classifies (crop, bilinear resize, nothing else). */
   const detectorWindow = (image: RgbImage, box: Box) => resizeBilinear(cropImage(image, box), SIZE, SIZE);
 
@@ -311,7 +334,9 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
         crop = compositeInEllipse(crop, detectorWindow(photo.image, box), head, 1.1 + 0.4 * rng.next());
         stats.composites++;
       }
-      positives.push(randomise(crop));
+      const made = randomise(crop);
+      positives.push(made);
+      if (faceColours.length < 4000) faceColours.push(centralColourStats(made));
     }
     // Face-free windows of this portrait: half of the augmented negatives and of the mining pool
     // come from portraits (what surrounds a face in a photo), the other half from the CC0 photos.
@@ -410,8 +435,9 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
     layout:
       'images (N,64,64,3) uint8 BGR; labels (N,1) float32, 1 = face; rows from mining_pool_start on are the mining pool; validation_images / validation_labels alike',
     positives: { perPhoto: augmentations, framing, composite },
+    occlusion: { randomErase: erase, appliedTo: 'faces and non-faces alike' },
     photometric,
-    negatives: { ratio: negativeRatio, scramble, partialFacesPerPortrait: 1, fashionFraction },
+    negatives: { ratio: negativeRatio, scramble, skinColours, partialFacesPerPortrait: 1, fashionFraction },
     miningPool: { ratio: poolRatio, windows: 'the detector’s own windows (default sizes and stride), unaugmented' },
     sources,
   };

@@ -8,7 +8,7 @@
  */
 
 export interface CalibrationOptions {
-  /** Largest share of non-face windows allowed through (default 0.005). */
+  /** Largest share of non-face windows allowed through (default 0.001: a photo holds thousands). */
   targetFpr?: number;
   /** Smallest share of faces that must pass (default 0.9). */
   minRecall?: number;
@@ -42,7 +42,7 @@ export function calibrateThreshold(
   nonFaceScores: ArrayLike<number>,
   options: CalibrationOptions = {},
 ): Calibration {
-  const targetFpr = options.targetFpr ?? 0.005;
+  const targetFpr = options.targetFpr ?? 0.001;
   const minRecall = options.minRecall ?? 0.9;
   const floor = options.floor ?? 0.5;
   // Passing non-faces, highest first: the threshold just above the k-th highest lets k − 1 … through.

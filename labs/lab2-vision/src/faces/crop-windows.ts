@@ -17,14 +17,22 @@ export interface PositiveFraming {
   /** Rotation: normal with this standard deviation (degrees), cut at ±maxDegrees. */
   rotationSd: number;
   maxDegrees: number;
+  /** Width-to-height stretch drawn from [1 − x, 1 + x] (faces turned a little, photos resized unevenly). */
+  aspect: number;
 }
 
 /**
  * The default framing. The reference detector's box runs from about the brows to the chin; the
- * course's face images are tight crops that may cut the forehead and chin (margin about 0.8),
+ * course's face images are tight crops that may cut the forehead and chin (margin 0.65–0.9),
  * while 1.5 shows hair, ears and some background, like a sliding window one scale up.
  */
-export const POSITIVE_FRAMING: PositiveFraming = { margin: [0.75, 1.5], shift: 0.08, rotationSd: 6, maxDegrees: 15 };
+export const POSITIVE_FRAMING: PositiveFraming = {
+  margin: [0.65, 1.5],
+  shift: 0.08,
+  rotationSd: 6,
+  maxDegrees: 15,
+  aspect: 0.12,
+};
 
 /** A positive window around `face`, and where the head sits in the 64×64 output (for compositing). */
 export function positiveWindow(
@@ -42,16 +50,17 @@ export function positiveWindow(
   const cy = face.y + face.height * 0.45 + shift();
   const degrees = Math.max(-framing.maxDegrees, Math.min(framing.maxDegrees, rng.normal() * framing.rotationSd));
   const flip = rng.next() < 0.5;
+  const aspect = 1 - framing.aspect + 2 * framing.aspect * rng.next();
   const scale = out / size;
   const fx = face.x + face.width / 2 - cx;
   const head: Ellipse = {
     cx: out / 2 + (flip ? -fx : fx) * scale,
     // The head ellipse reaches above the brows to take in the hair.
     cy: out / 2 + (face.y + face.height * 0.4 - cy) * scale,
-    rx: 0.62 * face.width * scale,
+    rx: (0.62 * face.width * scale) / aspect,
     ry: 0.78 * face.height * scale,
   };
-  return { window: { cx, cy, size, angle: (degrees * Math.PI) / 180, flip }, head, margin };
+  return { window: { cx, cy, size, angle: (degrees * Math.PI) / 180, flip, aspect }, head, margin };
 }
 
 /** Area of the intersection of two boxes. */

@@ -156,7 +156,7 @@ export async function evaluateFaces(options: EvaluateFacesOptions): Promise<Eval
   const photoFiles = folders ? heldOutPhotos.map((n) => path.join(folders.nonFaces, n)).filter(existsSync) : [];
   const cropsPerPhoto = options.cropsPerPhoto ?? 300;
   const run = RunFolder.create({
-    lab: 'lab2',
+    lab: 'lab2-vision',
     command: 'introdl lab2 evaluate',
     config: {
       checkpoints: models.map((m) => m.checkpoint),

@@ -137,7 +137,7 @@ describe('FaceDataset: bad files', () => {
     const wide = await writeRaw('wide.h5', [images(2), { ...labels(2), data: new Float32Array(4), shape: [2, 2] }]);
     await expect(FaceDataset.open(wide)).rejects.toThrow(/"labels" has shape \[2,2\]; expected \[N, 1\]/);
     const badLabel = await writeRaw('label3.h5', [images(2), { ...labels(2), data: new Float32Array([1, 3]) }]);
-    await expect(FaceDataset.open(badLabel)).rejects.toThrow(/label 1 is 3/);
+    await expect(FaceDataset.open(badLabel)).rejects.toThrow(/label 1 of "labels" is 3/);
   });
 
   it('a truncated file', async () => {

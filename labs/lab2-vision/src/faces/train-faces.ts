@@ -163,7 +163,7 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
     split: recordedSplit(data.attributes),
   };
   const run = RunFolder.create({
-    lab: 'lab2',
+    lab: 'lab2-vision',
     command: `introdl lab2 train --model ${options.model}`,
     config,
     seed: options.seed,
@@ -260,8 +260,9 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
     data: (step, rng) => {
       const epoch = Math.floor((step - 1) / stepsPerEpoch);
       if (dbvae && resample && epoch !== pEpoch) recomputeProbabilities(epoch, step);
+      // No round in the last stretch: its mined windows would never be trained on.
       const round = Math.floor((step - 1) / miningEvery);
-      if (mining && round > minedRound) mine(round, step);
+      if (mining && round > minedRound && steps - step >= miningEvery / 2) mine(round, step);
       const batch = data.getBatch(batchSize, rng, {
         pPos: resample && dbvae && epoch === pEpoch ? pFaces : undefined,
         pNeg,

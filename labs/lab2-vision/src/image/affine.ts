@@ -17,6 +17,8 @@ export interface SquareWindow {
   angle?: number;
   /** Mirror left to right. */
   flip?: boolean;
+  /** Width of the sampled area relative to its height (1 = square; a face turned a little looks narrower). */
+  aspect?: number;
 }
 
 /** Samples `window` of `image` into an `out`×`out` image. */
@@ -26,11 +28,12 @@ export function sampleSquare(image: RgbImage, window: SquareWindow, out = 64): R
   const cos = Math.cos(window.angle ?? 0);
   const sin = Math.sin(window.angle ?? 0);
   const step = window.size / out;
+  const aspect = window.aspect ?? 1;
   const mirror = window.flip ? -1 : 1;
   for (let v = 0; v < out; v++) {
     const dy = (v + 0.5) * step - window.size / 2;
     for (let u = 0; u < out; u++) {
-      const dx = mirror * ((u + 0.5) * step - window.size / 2);
+      const dx = mirror * aspect * ((u + 0.5) * step - window.size / 2);
       // Source position in continuous coordinates, then to pixel-centre coordinates (−0.5).
       const fx = Math.min(Math.max(window.cx + dx * cos - dy * sin - 0.5, 0), w - 1);
       const fy = Math.min(Math.max(window.cy + dx * sin + dy * cos - 0.5, 0), h - 1);

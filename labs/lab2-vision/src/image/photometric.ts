@@ -275,3 +275,48 @@ export function scrambleNonFace(image: RgbImage, rng: Rng): RgbImage {
   }
   return { width: w, height: h, data: out };
 }
+
+/** Per-channel mean and standard deviation of a region of an image. */
+export interface ColourStats {
+  mean: [number, number, number];
+  sd: [number, number, number];
+}
+
+/** Colour statistics of the central `share` of an image (of a face crop: mostly skin). */
+export function centralColourStats(image: RgbImage, share = 0.5): ColourStats {
+  const { width: w, height: h } = image;
+  const x0 = Math.floor((w * (1 - share)) / 2);
+  const y0 = Math.floor((h * (1 - share)) / 2);
+  const x1 = w - x0;
+  const y1 = h - y0;
+  const sum = [0, 0, 0];
+  const sq = [0, 0, 0];
+  let n = 0;
+  for (let y = y0; y < y1; y++)
+    for (let x = x0; x < x1; x++, n++)
+      for (let c = 0; c < 3; c++) {
+        const v = image.data[(y * w + x) * 3 + c];
+        sum[c] += v;
+        sq[c] += v * v;
+      }
+  const mean = sum.map((s) => s / n) as [number, number, number];
+  const sd = sq.map((s, c) => Math.sqrt(Math.max(0, s / n - mean[c] ** 2))) as [number, number, number];
+  return { mean, sd };
+}
+
+/**
+ * Reinhard-style colour transfer (per channel: standardise, then take `target`'s mean and spread):
+ * a non-face recoloured with a face's skin colours. A classifier that finds faces by their colour
+ * fires on every orange suit, wooden table and brown saucer; non-faces in face colours make it
+ * look for a face's structure instead.
+ */
+export function transferColour(image: RgbImage, target: ColourStats): RgbImage {
+  const own = centralColourStats(image, 1);
+  const out = new Uint8Array(image.data.length);
+  for (let i = 0; i < image.data.length; i++) {
+    const c = i % 3;
+    const v = ((image.data[i] - own.mean[c]) / Math.max(own.sd[c], 4)) * target.sd[c] + target.mean[c];
+    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+  }
+  return { width: image.width, height: image.height, data: out };
+}
