@@ -24,6 +24,7 @@ import { generateSync } from '../model/generate.js';
 import type { PackedRows } from '../model/llama.js';
 import { encodeText } from '../tokenizer/tokenizer.js';
 import { GradientAccumulation } from './accumulate.js';
+import { blasThreadsForModel } from './blas-threads.js';
 import { objectiveSequences, type SftObjective, validationLoss } from './objective.js';
 import { PackedSftBatches } from './packing.js';
 import { checkSchedule, type LearningRateSchedule, learningRateAt } from './schedule.js';
@@ -202,6 +203,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     });
   }
   const counts = countParameters(model);
+  if (blasThreadsForModel(model.config.hiddenSize)) log('OpenBLAS on 1 thread: faster for products this small');
   log(formatTrainableParameters(counts));
 
   const train = objectiveSequences(objective, tokenizer, options.template, options.pairs, contextLength);
