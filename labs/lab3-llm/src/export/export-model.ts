@@ -154,7 +154,8 @@ export async function exportLanguageModel(options: ExportOptions): Promise<Expor
     template ??= run.template;
   }
   if (!modelSpec) throw new BadFlagError('pass --model (e.g. stories260K) or --checkpoint <run folder>');
-  const lm = await loadModel(modelSpec, { adapter, tokenizer: options.tokenizer, log });
+  // float32 weights: the exporters read every matrix as float32 (16-bit storage is a training-time saving)
+  const lm = await loadModel(modelSpec, { adapter, tokenizer: options.tokenizer, log, baseDtype: 'f32' });
   try {
     mergeLora(lm.model);
     const templateName = template ?? 'auto';
