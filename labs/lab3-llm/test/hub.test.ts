@@ -58,6 +58,7 @@ const options = (cacheDir: string, extra: object = {}) => ({
   offline: false,
   token: undefined as string | undefined,
   progress: quiet,
+  env: {}, // nothing from the machine's HF_* variables (a token, a cache) reaches these tests
   ...extra,
 });
 
@@ -277,7 +278,7 @@ describe('models by name from the Hugging Face hub', () => {
       writeFileSync(path.join(root, 'blobs', etag), data);
       symlinkSync(`../../blobs/${etag}`, path.join(root, 'snapshots', commit, name));
     }
-    const { model } = await loadModel('python-org/tiny', { hub: { cacheDir: cache, offline: true } });
+    const { model } = await loadModel('python-org/tiny', { hub: { cacheDir: cache, offline: true, env: {} } });
     const original = await loadModel(plain.folder);
     expect(maxAbsDiff(modelLogits(model, [0, 5, 6]), modelLogits(original.model, [0, 5, 6]))).toBe(0);
     model.dispose();
@@ -291,7 +292,7 @@ describe('models by name from the Hugging Face hub', () => {
     for (const f of ['config.json', 'tokenizer.json', 'model.safetensors.index.json']) {
       writeFileSync(path.join(dst, 'snapshots', commit, f), plain.repo.files.get(f)!);
     }
-    const err = await loadModel('python-org/tiny', { hub: { cacheDir: partial, offline: true } }).catch((e) => e);
+    const err = await loadModel('python-org/tiny', { hub: { cacheDir: partial, offline: true, env: {} } }).catch((e) => e);
     expect(err.message).toMatch(
       /is only partly in the Hugging Face cache .* lacks model-00001-of-00002\.safetensors, model-00002-of-00002\.safetensors/,
     );
