@@ -8,9 +8,10 @@ import { buildSequence, padBatch, type SftSequence, tokenNll } from './sft.js';
 /**
  * What the fine-tuning learns from each styled example:
  * - `answers`: the course's objective — the question in the chat template, the loss on the answer;
- * - `style-text-only`: causal language modelling on the styled text alone (BOS and the text, every
- *   token trained, no question, no template) — the model learns to write in the style, not to answer;
- * - `answers+style-text`: both, each example seen once as an answer and once as text.
+ * - `style-text-only`: causal language modelling on the styled text alone (each text after a BOS,
+ *   packed into rows as in pre-training, every token trained, no question, no template) — the model
+ *   learns to write in the style, not to answer;
+ * - `answers+style-text`: both: each example as an answer, and the styled texts as packed rows.
  */
 export const SFT_OBJECTIVES = ['answers', 'style-text-only', 'answers+style-text'] as const;
 export type SftObjective = (typeof SFT_OBJECTIVES)[number];
@@ -39,7 +40,36 @@ export interface SequenceSource {
   build(index: number): SftSequence;
 }
 
-/** The sequences `objective` trains on for `pairs`. */
+/**
+ * Styled texts as one stream, the way the base model was pre-trained (llama2.c's TinyStories
+ * stream: each text opens with BOS, texts follow one another), cut into rows of at most
+ * `contextLength` tokens at text boundaries; every token is trained, and attention runs across the
+ * texts of a row, so the model also learns to write the style at length, not only in one-line
+ * answers. A text longer than a row is cut to one row.
+ */
+export function styleTextRows(
+  tokenizer: TextTokenizer,
+  texts: readonly string[],
+  contextLength: number,
+): SftSequence[] {
+  const rows: SftSequence[] = [];
+  let ids: number[] = [];
+  for (const text of texts) {
+    const next = styleTextSequence(tokenizer, text, contextLength).ids;
+    if (ids.length + next.length > contextLength && ids.length > 0) {
+      rows.push({ ids, mask: ids.map(() => 1) });
+      ids = [];
+    }
+    ids = ids.concat(next);
+  }
+  if (ids.length > 1) rows.push({ ids, mask: ids.map(() => 1) });
+  return rows;
+}
+
+/**
+ * The sequences `objective` trains on for `pairs`: the templated answers one per sequence, the
+ * style text packed into rows of `contextLength` tokens ({@link styleTextRows}).
+ */
 export function objectiveSequences(
   objective: SftObjective,
   tokenizer: TextTokenizer,
@@ -49,10 +79,14 @@ export function objectiveSequences(
 ): SequenceSource {
   const n = pairs.length;
   const answer = (i: number) => buildSequence(tokenizer, template, pairs[i], contextLength);
-  const text = (i: number) => styleTextSequence(tokenizer, pairs[i].answer, contextLength);
   if (objective === 'answers') return { size: n, build: answer };
-  if (objective === 'style-text-only') return { size: n, build: text };
-  return { size: 2 * n, build: (i) => (i < n ? answer(i) : text(i - n)) };
+  const rows = styleTextRows(
+    tokenizer,
+    pairs.map((p) => p.answer),
+    contextLength,
+  );
+  if (objective === 'style-text-only') return { size: rows.length, build: (i) => rows[i] };
+  return { size: n + rows.length, build: (i) => (i < n ? answer(i) : rows[i - n]) };
 }
 
 /**
