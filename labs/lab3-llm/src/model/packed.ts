@@ -1,4 +1,5 @@
 import { nativeAddon, tf } from '@introdl/core';
+import { cpuMemory, type KernelMemory as Memory, wasmMemory } from './kernel-memory.js';
 
 /**
  * Frozen weights kept in 16 bits (bfloat16 as most checkpoints ship, or IEEE half) and turned into
@@ -217,48 +218,6 @@ export function packedGather(w: PackedWeight, ids: tf.Tensor1D): tf.Tensor2D {
 // ---- kernels -------------------------------------------------------------------------------------
 
 type TensorInfo = tf.TensorInfo;
-
-/** How a backend exposes tensor memory to our kernels. */
-interface Memory {
-  read(t: TensorInfo): Float32Array | Int32Array;
-  /** Allocates an output; `fill` writes it (views are taken inside, after the allocation). */
-  output(shape: number[], fill: (out: Float32Array) => void): TensorInfo;
-}
-
-interface CpuBackend {
-  data: { get(id: tf.DataId): { values: Float32Array | Int32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): TensorInfo;
-}
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array;
-  disposeData(id: tf.DataId): boolean;
-}
-
-function cpuMemory(backend: unknown): Memory {
-  const cpu = backend as CpuBackend;
-  return {
-    read: (t) => cpu.data.get(t.dataId).values,
-    output: (shape, fill) => {
-      const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      fill(out);
-      return cpu.makeTensorInfo(shape, 'float32', out);
-    },
-  };
-}
-
-function wasmMemory(backend: unknown): Memory {
-  const wasm = backend as WasmBackend;
-  return {
-    read: (t) => wasm.typedArrayFromHeap(t),
-    output: (shape, fill) => {
-      const out = wasm.makeOutput(shape, 'float32');
-      fill(wasm.typedArrayFromHeap(out) as Float32Array);
-      return out;
-    },
-  };
-}
 
 const asUint16 = (words: Int32Array) => new Uint16Array(words.buffer, words.byteOffset, words.length * 2);
 const kindOf = (code: number): PackedKind => (code === 1 ? 'f16' : 'bf16');
