@@ -20,6 +20,7 @@ import {
   parseModelSpec,
   RepoCache,
   resolveHubModel,
+  withLock,
   writeTinyHfModel,
 } from '../src/index.js';
 import { FakeHub, type FakeRepo, gitSha1, sha256 } from './fake-hub.js';
@@ -72,6 +73,18 @@ describe('models by name from the Hugging Face hub', () => {
     for (const bad of ['stories260K', './a/b', 'a/b/c', 'a--b/c', '-a/b', 'a/b.', 'a/b@', 'a/b@../x', '/abs/path']) {
       expect(parseModelSpec(bad), bad).toBeUndefined();
     }
+  });
+
+  it('a lock left by a dead process or by Python (empty) is taken over; a live one is waited for', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'x.lock');
+    writeFileSync(file, '2147483646'); // no such process
+    expect(await withLock(file, async () => readFileSync(file, 'utf8'))).toBe(String(process.pid));
+    writeFileSync(file, ''); // Python's filelock leaves empty files behind
+    expect(await withLock(file, async () => 'ran')).toBe('ran');
+    expect(existsSync(file)).toBe(false);
+    writeFileSync(file, String(process.pid)); // held (by us, standing in for a live process)
+    await expect(withLock(file, async () => 'ran', 300)).rejects.toThrow(/held by process/);
   });
 
   it('reads the cache, offline switch and token from the environment as huggingface_hub does', () => {
@@ -292,7 +305,9 @@ describe('models by name from the Hugging Face hub', () => {
     for (const f of ['config.json', 'tokenizer.json', 'model.safetensors.index.json']) {
       writeFileSync(path.join(dst, 'snapshots', commit, f), plain.repo.files.get(f)!);
     }
-    const err = await loadModel('python-org/tiny', { hub: { cacheDir: partial, offline: true, env: {} } }).catch((e) => e);
+    const err = await loadModel('python-org/tiny', { hub: { cacheDir: partial, offline: true, env: {} } }).catch(
+      (e) => e,
+    );
     expect(err.message).toMatch(
       /is only partly in the Hugging Face cache .* lacks model-00001-of-00002\.safetensors, model-00002-of-00002\.safetensors/,
     );

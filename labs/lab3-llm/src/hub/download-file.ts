@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { RepoCache } from './cache-layout.js';
@@ -210,7 +211,7 @@ export async function downloadToCache(
   let downloaded = false;
   if (!existsSync(blob)) {
     mkdirSync(cache.locks, { recursive: true });
-    await withLock(`${cache.locks}/${meta.etag}.lock`, async () => {
+    await withLock(path.join(cache.locks, `${meta.etag}.lock`), async () => {
       if (existsSync(blob)) return; // another process finished it while we waited
       await downloadBlob(ctx, cache, filename, meta);
       downloaded = true;

@@ -14,6 +14,7 @@ export {
 } from './download-file.js';
 export { hfHome, hubCacheDir, hubEndpoint, hubOffline, hubToken } from './env.js';
 export { describeFailure, HubError } from './errors.js';
+export { withLock } from './lock.js';
 export { ByteProgress, humanBytes } from './progress.js';
 export {
   type HubModelSpec,
