@@ -35,7 +35,17 @@ pack)
   rm -rf "$bundle"
   # shellcheck disable=SC2086
   bash "$pack" "$bundle" $ENTRIES || exit 1
-  ls "$bundle"/debs/*.deb >/dev/null 2>&1 || echo "warning: no Vulkan loader .deb in $bundle/debs (apt download failed?)" >&2
+  # The NVIDIA Vulkan driver (libGLX_nvidia.so.0) needs GLVND's libraries beside the loader: without
+  # them an H200 host answered "vkCreateInstance: Found no drivers!". run.sh unpacks every .deb here.
+  lists=$(mktemp -d); mkdir -p "$lists/partial"
+  o="-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=$lists"
+  # shellcheck disable=SC2086
+  apt-get $o update -qq >/dev/null 2>&1
+  # shellcheck disable=SC2086
+  (cd "$bundle/debs" && apt-get $o download -qq libglvnd0 libgl1 libglx0 libegl1 libopengl0 libgles2 >/dev/null 2>&1) ||
+    echo "warning: could not download the GLVND .debs into $bundle/debs" >&2
+  rm -rf "$lists"
+  ls "$bundle"/debs/libvulkan1*.deb >/dev/null 2>&1 || echo "warning: no Vulkan loader .deb in $bundle/debs (apt download failed?)" >&2
   echo "packed $bundle: carry it with the working tree, then run: bash bench/gpu.sh"
   exit 0 ;;
 run)
