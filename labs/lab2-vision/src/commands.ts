@@ -249,7 +249,7 @@ export const commands: CommandGroup = {
         { flags: '--output <file>', description: 'the HDF5 file to write', default: 'train_face_offline.h5' },
         { flags: '--augmentations <n>', description: 'augmented crops of each training face photo', default: '4' },
         { flags: '--negative-ratio <r>', description: 'non-faces per face', default: '1.5' },
-        { flags: '--pool-ratio <r>', description: 'hard-negative mining pool windows per face', default: '2' },
+        { flags: '--pool-ratio <r>', description: 'hard-negative mining pool windows per face', default: '3' },
         {
           flags: '--held-out <f>',
           description: "share of each London skin × gender group's people held out for evaluation",
@@ -283,7 +283,7 @@ export const commands: CommandGroup = {
           output: String(options.output),
           augmentations: intOption(options, 'augmentations', 4),
           negativeRatio: numberOption(options, 'negativeRatio', 1.5),
-          poolRatio: numberOption(options, 'poolRatio', 2),
+          poolRatio: numberOption(options, 'poolRatio', 3),
           heldOut: numberOption(options, 'heldOut', 0.3),
           validation: numberOption(options, 'validation', 0.1),
           splitSeed: intOption(options, 'splitSeed', 1),

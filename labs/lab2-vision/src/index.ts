@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { commands } from './commands.js';
+export { restoreCompactModel, writeCompactModel } from './compact-model.js';
 /** Metadata for the studio's Lab 2 page. */
 export const views = {
   title: 'Lab 2: face detection',

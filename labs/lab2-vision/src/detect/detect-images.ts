@@ -106,7 +106,7 @@ export async function detectImages(
   for (const k of Object.keys(windowOptions) as (keyof SlidingWindowOptions)[])
     if (windowOptions[k] === undefined) delete windowOptions[k];
   log(
-    `window threshold ${windowOptions.threshold!.toFixed(4)}: ${options.threshold === undefined ? settings.source : 'from --threshold'}; box = window × ${windowOptions.faceScale!.toFixed(3)}`,
+    `window threshold ${windowOptions.threshold!.toPrecision(6)}: ${options.threshold === undefined ? settings.source : 'from --threshold'}; box = window × ${windowOptions.faceScale!.toFixed(3)}`,
   );
   const run = RunFolder.create({
     lab: 'lab2-vision',

@@ -1,5 +1,5 @@
 import { tf } from '@introdl/core';
-import { faceProbabilities } from '../faces/face-input.js';
+import { faceProbabilities64 } from '../faces/face-input.js';
 import { resizeBilinear } from '../image/resize.js';
 import { type Box, cropImage, type RgbImage, toUnitFloats } from '../image/rgb-image.js';
 import { iou, nonMaxSuppression, type ScoredBox, voteBoxes } from './boxes.js';
@@ -157,11 +157,12 @@ export function detectFaces(
 ): Detection {
   const o = { ...SLIDING_WINDOW_DEFAULTS, ...options };
   const windows = windowBoxes(image.width, image.height, o);
-  const scores = new Float32Array(windows.length);
+  // In double precision: in float32 a photo's best windows would tie at P = 1.
+  const scores = new Float64Array(windows.length);
   for (let start = 0; start < windows.length; start += o.batchSize) {
     const chunk = windows.slice(start, start + o.batchSize);
     const x = tf.tensor4d(windowBatch(image, chunk), [chunk.length, 64, 64, 3]);
-    scores.set(faceProbabilities(faceLogit, x, o.batchSize), start);
+    scores.set(faceProbabilities64(faceLogit, x, o.batchSize), start);
     x.dispose();
   }
   return boxesFromScores(windows, scores, o);

@@ -6,6 +6,7 @@ import { loadDigits } from '../digits/data.js';
 import { sampleSquare } from '../image/affine.js';
 import { readImage } from '../image/codec.js';
 import { compositeInEllipse } from '../image/composite.js';
+import { randomErase } from '../image/occlusion.js';
 import {
   applyPhotometric,
   type ColourStats,
@@ -16,7 +17,6 @@ import {
   scrambleNonFace,
   transferColour,
 } from '../image/photometric.js';
-import { randomErase } from '../image/occlusion.js';
 import { resizeBilinear } from '../image/resize.js';
 import { type Box, cropImage, greyToRgb, type RgbImage } from '../image/rgb-image.js';
 import {
@@ -78,7 +78,7 @@ export interface BuildDatasetOptions {
   augmentations?: number;
   /** Non-faces per face (default 1.5). */
   negativeRatio?: number;
-  /** Mining-pool windows per face (default 2). */
+  /** Mining-pool windows per face (default 3). */
   poolRatio?: number;
   /** Share of each London skin × gender group's people held out for evaluation (default 0.3). */
   heldOut?: number;
@@ -171,7 +171,7 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
   requireFolder(folders.nonFaces, 'the CC0 photos (lab2-faces/nonface-cc0)');
   const augmentations = options.augmentations ?? 4;
   const negativeRatio = options.negativeRatio ?? 1.5;
-  const poolRatio = options.poolRatio ?? 2;
+  const poolRatio = options.poolRatio ?? 3;
   const splitSeed = options.splitSeed ?? 1;
   const composite = options.composite ?? 0.4;
   const scramble = options.scramble ?? 0.4;

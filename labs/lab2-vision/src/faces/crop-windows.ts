@@ -117,11 +117,12 @@ export function negativeWindow(
  * A window that shows part of a face but frames none: at most `maxVisible` of the face box inside
  * it (an eye and the hair, the chin and the collar), at a face-like scale. Such windows surround
  * every face a sliding window passes over; taught as non-faces they keep the detector from putting
- * a ring of boxes around each face (MTCNN's "negative" windows). Positives always show at least
- * about 80% of the face, so the two never meet.
+ * a ring of boxes around each face (MTCNN's "negative" windows). Positives are centred on the face
+ * and show at least about 40% of its box (the tightest crops, well inside it; IoU ≥ 0.4), so with
+ * at most 25% visible and IoU below 0.3 the two stay apart.
  */
 /** Whether `window` shows at most `maxVisible` of the face box and frames none of it (IoU < 0.3). */
-export function showsPartOfFace(window: Box, face: Box, maxVisible = 0.4): boolean {
+export function showsPartOfFace(window: Box, face: Box, maxVisible = 0.25): boolean {
   const i = intersection(window, face);
   const visible = i / (face.width * face.height);
   const iou = i / (window.width * window.height + face.width * face.height - i);
@@ -133,7 +134,7 @@ export function partialFaceWindow(
   width: number,
   height: number,
   rng: Rng,
-  maxVisible = 0.4,
+  maxVisible = 0.25,
   tries = 30,
 ): Box | undefined {
   const side = Math.max(face.width, face.height);

@@ -37,3 +37,23 @@ export function faceProbabilities(
   }
   return out;
 }
+
+/**
+ * P(face) in double precision, from the logits: in float32 every logit above about 17 gives P = 1
+ * exactly, so the best windows of a photo (and the best validation faces) would tie. The detector
+ * and its calibration use these.
+ */
+export function faceProbabilities64(
+  faceLogit: (x: tf.Tensor4D) => tf.Tensor2D,
+  x: tf.Tensor4D,
+  batchSize = 256,
+): Float64Array {
+  const n = x.shape[0];
+  const out = new Float64Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const logits = tf.tidy(() => faceLogit(tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1])).dataSync());
+    for (let i = 0; i < size; i++) out[start + i] = 1 / (1 + Math.exp(-logits[i]));
+  }
+  return out;
+}

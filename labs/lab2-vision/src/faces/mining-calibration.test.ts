@@ -45,20 +45,22 @@ describe('the calibrated detector threshold', () => {
   const faces = Array.from({ length: 100 }, (_, i) => 0.5 + i / 200); // 0.5 … 0.995
   const nonFaces = Array.from({ length: 1000 }, (_, i) => i / 1000); // 0 … 0.999
 
-  it('lets through at most the target share of validation non-faces', () => {
-    const c = calibrateThreshold(faces, nonFaces, { targetFpr: 0.01, minRecall: 0 });
-    expect(c.rule).toBe('false-positive target');
-    expect(c.falsePositiveRate).toBeLessThanOrEqual(0.01);
-    expect(c.falsePositiveRate).toBeGreaterThan(0.008);
-    expect(c.threshold).toBeGreaterThan(0.989);
-    expect(c.atHalf.falsePositiveRate).toBeCloseTo(0.5, 6);
+  it('is the strictest threshold that keeps the target share of validation faces', () => {
+    const c = calibrateThreshold(faces, nonFaces, { recall: 0.9 });
+    expect(c.rule).toBe('validation recall');
+    expect(c.recall).toBe(0.9);
+    // The 90th best face of 100: 0.5 + 10/200.
+    expect(c.threshold).toBeCloseTo(0.55, 12);
+    expect(c.falsePositiveRate).toBeCloseTo(0.45, 6);
+    expect(c.atHalf).toEqual({ recall: 1, falsePositiveRate: 0.5 });
   });
 
-  it('gives up false positives to keep the recall floor, and never goes below 0.5', () => {
-    const c = calibrateThreshold(faces, nonFaces, { targetFpr: 0.01, minRecall: 0.9 });
-    expect(c.rule).toBe('recall floor');
-    expect(c.recall).toBeGreaterThanOrEqual(0.9);
-    const clean = calibrateThreshold(faces, [0.1, 0.2], { targetFpr: 0.01 });
-    expect(clean).toMatchObject({ threshold: 0.5, rule: 'floor', falsePositiveRate: 0 });
+  it('never goes below 0.5, and tells apart scores that float32 would round to 1', () => {
+    const weak = calibrateThreshold([0.1, 0.2, 0.3, 0.9], [0.05], { recall: 0.5 });
+    expect(weak).toMatchObject({ threshold: 0.5, rule: 'floor', recall: 0.25 });
+    const sharp = [1 - 1e-9, 1 - 1e-10, 1 - 1e-12];
+    const c = calibrateThreshold(sharp, [1 - 1e-9], { recall: 0.6 });
+    expect(c.threshold).toBe(1 - 1e-10);
+    expect(c.falsePositiveRate).toBe(0);
   });
 });

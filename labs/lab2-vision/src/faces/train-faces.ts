@@ -14,7 +14,7 @@ import { type Calibration, type CalibrationOptions, calibrateThreshold } from '.
 import type { DbVae } from './dbvae.js';
 import { debiasingLoss, KL_WEIGHT } from './dbvae-losses.js';
 import { FaceDataset } from './face-dataset.js';
-import { faceProbabilities } from './face-input.js';
+import { faceProbabilities, faceProbabilities64 } from './face-input.js';
 import { tensorToImages, writeImageRows } from './face-pictures.js';
 import {
   initialNegativeWeights,
@@ -320,7 +320,7 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
         labels: 'validation_labels',
       });
       const x = tf.tensor4d(val.rgbFloats(Array.from({ length: val.size }, (_, i) => i)), [val.size, 64, 64, 3]);
-      const pv = faceProbabilities(faceLogit, x);
+      const pv = faceProbabilities64(faceLogit, x);
       x.dispose();
       const faceP = Array.from(val.faceIndices, (i) => pv[i]);
       const nonFaceP = Array.from(val.nonFaceIndices, (i) => pv[i]);
@@ -332,7 +332,7 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
       };
       calibration = calibrateThreshold(faceP, nonFaceP, options.calibration);
       log(
-        `validation (people never trained on): faces ${validation.faceAccuracy.toFixed(3)} of ${faceP.length} at P ≥ 0.5, non-faces ${validation.nonFaceAccuracy.toFixed(3)} of ${nonFaceP.length} below; detector threshold ${calibration.threshold.toFixed(4)} (${calibration.rule}: recall ${calibration.recall.toFixed(3)}, false positives ${(100 * calibration.falsePositiveRate).toFixed(2)}% of windows)`,
+        `validation (people never trained on): faces ${validation.faceAccuracy.toFixed(3)} of ${faceP.length} at P ≥ 0.5, non-faces ${validation.nonFaceAccuracy.toFixed(3)} of ${nonFaceP.length} below; detector threshold ${calibration.threshold.toPrecision(6)} (${calibration.rule}: recall ${calibration.recall.toFixed(3)}, false positives ${(100 * calibration.falsePositiveRate).toFixed(2)}% of windows)`,
       );
       const detector = {
         step: result.step,

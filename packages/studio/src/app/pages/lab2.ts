@@ -144,9 +144,19 @@ async function biasSection(runs: RunSummary[]): Promise<HTMLElement> {
   return section;
 }
 
+/**
+ * A run the lab's detector can use: a Lab 2 training run of a face model (the classifier or the
+ * DB-VAE), not an evaluate or detect run, nor a Part 1 digit model.
+ */
+function isDetectorRun(run: RunSummary): boolean {
+  const model = (run.info?.config as { model?: unknown } | undefined)?.model;
+  return /\btrain\b/.test(run.info?.command ?? '') && model !== 'fc' && model !== 'cnn';
+}
+
 /** Lab 2: faces found by MediaPipe and by the lab's own detector, side by side; the bias report. */
 export async function render(main: HTMLElement): Promise<() => void> {
   const [status, runs] = await Promise.all([getStatus(), runsOf('lab2-vision')]);
+  const detectorRuns = runs.filter(isDetectorRun);
   const feature = status.features.detectFaces;
   main.append(
     h('h1', {}, 'Lab 2: face detection'),
@@ -160,8 +170,18 @@ export async function render(main: HTMLElement): Promise<() => void> {
   const file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp' }) as HTMLInputElement;
   const drop = h('div', { class: 'drop' }, field('Image file (or drop one here)', file));
   const camButton = h('button', { type: 'button', class: 'secondary' }, 'Use webcam');
-  const runSelect = h('select', {}, ...runs.map((r) => h('option', { value: r.id }, runLabel(r)))) as HTMLSelectElement;
-  const controls = h('div', { class: 'row' }, drop, camButton, runs.length ? field('Classifier run', runSelect) : null);
+  const runSelect = h(
+    'select',
+    {},
+    ...detectorRuns.map((r) => h('option', { value: r.id }, runLabel(r))),
+  ) as HTMLSelectElement;
+  const controls = h(
+    'div',
+    { class: 'row' },
+    drop,
+    camButton,
+    detectorRuns.length ? field('Classifier run', runSelect) : null,
+  );
   const camArea = h('div', {});
   const message = h('p', { role: 'status', 'aria-live': 'polite', 'data-testid': 'lab2-status' });
   const mpCanvas = h('canvas', { role: 'img', 'aria-label': 'Image with MediaPipe\u2019s boxes' });
@@ -171,8 +191,10 @@ export async function render(main: HTMLElement): Promise<() => void> {
   const agreement = h('p', { 'data-testid': 'iou' });
   const labNote = !feature.available
     ? note(`The lab\u2019s detector is not available: ${feature.reason}.`)
-    : !runs.length
-      ? note('No Lab 2 run yet: train the face classifier (introdl lab2 …) to use the lab\u2019s detector.')
+    : !detectorRuns.length
+      ? note(
+          'No trained face model yet: run introdl lab2 build-dataset, then introdl lab2 train --model classifier (or dbvae), to use the lab\u2019s detector.',
+        )
       : null;
   main.append(
     controls,
