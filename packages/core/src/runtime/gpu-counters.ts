@@ -21,8 +21,14 @@ export interface GpuCounts {
   readbacks: number;
 }
 
+/** Dispatches by pipeline label (tfjs labels its programs by class name, ours start `introdl-`). */
+export type GpuBreakdown = Record<string, number>;
+
 const counts: GpuCounts = { dispatches: 0, computePasses: 0, submits: 0, uploads: 0, uniformWrites: 0, readbacks: 0 };
 let installed = false;
+const byPipeline = new Map<string, number>();
+// The pipeline each pass encoder has set, to name its dispatches.
+const current = new WeakMap<object, string>();
 
 type Proto = Record<string, (...args: unknown[]) => unknown>;
 
@@ -47,7 +53,14 @@ export function installGpuCounters(): boolean {
   installed = true;
   const usage = g.GPUBufferUsage as { UNIFORM: number };
   const mapRead = (g.GPUMapMode as { READ: number }).READ;
-  wrap(g.GPUComputePassEncoder, 'dispatchWorkgroups', () => counts.dispatches++);
+  wrap(g.GPUComputePassEncoder, 'setPipeline', (self, args) => {
+    current.set(self as object, (args[0] as { label?: string }).label || 'unlabelled');
+  });
+  wrap(g.GPUComputePassEncoder, 'dispatchWorkgroups', (self) => {
+    counts.dispatches++;
+    const label = current.get(self as object) ?? 'unlabelled';
+    byPipeline.set(label, (byPipeline.get(label) ?? 0) + 1);
+  });
   wrap(g.GPUCommandEncoder, 'beginComputePass', () => counts.computePasses++);
   wrap(g.GPUQueue, 'submit', () => counts.submits++);
   wrap(g.GPUQueue, 'writeBuffer', (_self, args) => {
@@ -69,9 +82,15 @@ export function gpuCounts(): GpuCounts {
   return { ...counts };
 }
 
+/** Dispatches since the last reset by pipeline label, most first. */
+export function gpuBreakdown(): GpuBreakdown {
+  return Object.fromEntries([...byPipeline.entries()].sort((a, b) => b[1] - a[1]));
+}
+
 /** Sets every count to zero. */
 export function resetGpuCounts(): void {
   for (const key of Object.keys(counts) as (keyof GpuCounts)[]) counts[key] = 0;
+  byPipeline.clear();
 }
 
 /** Runs `fn` and returns what it cost on the GPU (and its result). Waits for `fn` if it is async. */

@@ -12,7 +12,15 @@ export {
   useBackend,
   useBackendForSampling,
 } from './backends.js';
-export { countGpuWork, type GpuCounts, gpuCounts, installGpuCounters, resetGpuCounts } from './gpu-counters.js';
+export {
+  countGpuWork,
+  type GpuBreakdown,
+  type GpuCounts,
+  gpuBreakdown,
+  gpuCounts,
+  installGpuCounters,
+  resetGpuCounts,
+} from './gpu-counters.js';
 export { type NativeAddon, nativeAddon, nativeKernelStatus } from './native-kernels.js';
 export { registerWasmKernelFixes } from './wasm-kernels.js';
 export { hasVulkanLoader, installNodeWebGPU, type WebGPUAdapterFound, webgpuAdapter } from './webgpu.js';

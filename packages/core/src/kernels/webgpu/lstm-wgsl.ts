@@ -1,9 +1,20 @@
 import { WGSL_MATH } from './runner.js';
 
+/** The batch rows one workgroup covers. */
+export const LSTM_ROWS = 8;
+
+/** WGSL lines for each of the workgroup's batch rows, unrolled (an array indexed at run time could spill). */
+function rows(line: (r: number) => string): string {
+  return Array.from({ length: LSTM_ROWS }, (_, r) => line(r)).join('\n  ');
+}
+
 /**
- * WGSL for the fused LSTM, one dispatch per time step each way. Keras gate order (i, f, c, o);
- * a workgroup per (16 units, batch row b), whose 256 threads split each dot product 16 ways
- * (one thread per unit would leave a GPU mostly idle: B·u threads, each a loop of u or 4u).
+ * WGSL for the fused LSTM, one dispatch per time step each way. Keras gate order (i, f, c, o).
+ * A workgroup covers 8 units (lid.x) of up to 8 batch rows (wid.y picks the block of rows); its
+ * 256 threads split each dot product 32 ways (lid.y): every recurrent weight a workgroup loads
+ * serves all its batch rows (one read of U per step, not one per row), and 32 slices keep a GPU's
+ * cores busy (one thread per unit would leave it mostly idle). The slices' partial sums meet in
+ * workgroup memory one batch row at a time; thread (x, y = row) then does that row's gates.
  *
  * Buffers (float32, row-major):
  *   xp [B, T, 4u]     x·W + b for every step (one matmul before the loop)
@@ -27,42 +38,43 @@ struct Params { batch: u32, time: u32, units: u32, t: u32 }
 @group(0) @binding(7) var<storage, read_write> hprev: array<f32>;
 @group(0) @binding(8) var<uniform> p: Params;
 ${WGSL_MATH}
-var<workgroup> part: array<vec4<f32>, 256>;
-@compute @workgroup_size(16, 16)
+var<workgroup> part: array<vec4<f32>, 512>;
+fn hAt(t: u32, i: u32) -> f32 {
+  if (t == 0u) { return h0[i]; }
+  return hprev[i];
+}
+@compute @workgroup_size(8, 32)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  // 16 units per workgroup (lid.x), the recurrent dot products split in 16 slices of k (lid.y),
-  // summed through workgroup memory: 16× the threads of one-thread-per-unit, 1/16 of the serial loop.
-  let j = wid.x * 16u + lid.x;
-  let b = wid.y;
+  let j = wid.x * 8u + lid.x;
+  let b0 = wid.y * 8u;
+  let rows = min(8u, p.batch - b0);
   let u = p.units;
   let t = p.t;
-  let live = j < u && b < p.batch;
   let u4 = 4u * u;
-  let chunk = (u + 15u) / 16u;
+  let chunk = (u + 31u) / 32u;
   let k0 = lid.y * chunk;
   let k1 = min(k0 + chunk, u);
-  var acc = vec4<f32>(0.0);
-  if (live) {
-    if (t == 0u) {
-      for (var k = k0; k < k1; k++) {
-        let hk = h0[b * u + k];
-        let r = k * u4 + j;
-        acc += hk * vec4<f32>(rk[r], rk[r + u], rk[r + 2u * u], rk[r + 3u * u]);
-      }
-    } else {
-      let hrow = (b * p.time + t) * u;
-      for (var k = k0; k < k1; k++) {
-        let hk = hprev[hrow + k];
-        let r = k * u4 + j;
-        acc += hk * vec4<f32>(rk[r], rk[r + u], rk[r + 2u * u], rk[r + 3u * u]);
-      }
+  ${rows((r) => `var acc${r} = vec4<f32>(0.0);`)}
+  if (j < u) {
+    // h_{t−1}[b, k] of row b: h0 at t = 0, else hprev's row (b, t).
+    var base = b0 * p.time * u + t * u;
+    var stride = p.time * u;
+    if (t == 0u) { base = b0 * u; stride = u; }
+    for (var k = k0; k < k1; k++) {
+      let r = k * u4 + j;
+      let w = vec4<f32>(rk[r], rk[r + u], rk[r + 2u * u], rk[r + 3u * u]);
+      ${rows((r) => `if (rows > ${r}u) { acc${r} += hAt(t, base + ${r}u * stride + k) * w; }`)}
     }
   }
-  part[lid.y * 16u + lid.x] = acc;
-  workgroupBarrier();
-  if (!live || lid.y != 0u) { return; }
+  // Row by row through workgroup memory (two halves, so one barrier per row): thread y = row sums it.
   var z = vec4<f32>(0.0);
-  for (var s = 0u; s < 16u; s++) { z += part[s * 16u + lid.x]; }
+  ${rows(
+    (r) => `part[${(r % 2) * 256}u + lid.y * 8u + lid.x] = acc${r};
+  workgroupBarrier();
+  if (lid.y == ${r}u) { for (var s = 0u; s < 32u; s++) { z += part[${(r % 2) * 256}u + s * 8u + lid.x]; } }`,
+  )}
+  let b = b0 + lid.y;
+  if (j >= u || lid.y >= rows) { return; }
   let xrow = (b * p.time + t) * u4;
   let zi = z.x + xp[xrow + j];
   let zf = z.y + xp[xrow + u + j];
@@ -113,34 +125,39 @@ struct Params { batch: u32, time: u32, units: u32, t: u32, final_: u32 }
 @group(0) @binding(6) var<storage, read_write> dh0: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 ${WGSL_MATH}
-var<workgroup> part: array<f32, 256>;
-@compute @workgroup_size(16, 16)
+var<workgroup> part: array<f32, 512>;
+@compute @workgroup_size(8, 32)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  // As forward: 16 units per workgroup, the dot product over 4u split in 16 slices (lid.y).
-  let j = wid.x * 16u + lid.x;
-  let b = wid.y;
+  // As forward: 8 units × up to 8 batch rows per workgroup, the dot product over 4u in 32 slices.
+  let j = wid.x * 8u + lid.x;
+  let b0 = wid.y * 8u;
+  let rows = min(8u, p.batch - b0);
   let u = p.units;
   let t = p.t;
-  let live = j < u && b < p.batch;
   let u4 = 4u * u;
-  var acc = 0.0;
+  ${rows((r) => `var acc${r} = 0.0;`)}
   // dL/dh_t through the recurrence: Σ_k dz_{t+1}[b, k] · U[j, k] (rkT[k, j], coalesced over j).
-  if (live && (p.final_ == 1u || t + 1u < p.time)) {
+  if (j < u && (p.final_ == 1u || t + 1u < p.time)) {
     var next = t + 1u;
     if (p.final_ == 1u) { next = 0u; }
-    let row = (b * p.time + next) * u4;
-    let chunk = (u4 + 15u) / 16u;
+    let chunk = (u4 + 31u) / 32u;
     let k0 = lid.y * chunk;
     let k1 = min(k0 + chunk, u4);
+    let base = (b0 * p.time + next) * u4;
+    let stride = p.time * u4;
     for (var k = k0; k < k1; k++) {
-      acc += dz[row + k] * rkT[k * u + j];
+      let w = rkT[k * u + j];
+      ${rows((r) => `if (rows > ${r}u) { acc${r} += dz[base + ${r}u * stride + k] * w; }`)}
     }
   }
-  part[lid.y * 16u + lid.x] = acc;
-  workgroupBarrier();
-  if (!live || lid.y != 0u) { return; }
   var dhn = 0.0;
-  for (var s = 0u; s < 16u; s++) { dhn += part[s * 16u + lid.x]; }
+  ${rows(
+    (r) => `part[${(r % 2) * 256}u + lid.y * 8u + lid.x] = acc${r};
+  workgroupBarrier();
+  if (lid.y == ${r}u) { for (var s = 0u; s < 32u; s++) { dhn += part[${(r % 2) * 256}u + s * 8u + lid.x]; } }`,
+  )}
+  let b = b0 + lid.y;
+  if (j >= u || lid.y >= rows) { return; }
   if (p.final_ == 1u) {
     dh0[b * u + j] = dhn;
     return;

@@ -127,6 +127,105 @@ export function dispatch(backend: WebGPUBackend, d: Dispatch): void {
   }
 }
 
+/**
+ * A pipeline whose uniform block is bound with a dynamic offset, for {@link dispatchSteps}: one
+ * bind group serves every step of a loop, each step's parameters at its own offset in one buffer.
+ * The layout is read from the WGSL's declarations (`var<storage, read>`, `var<storage, read_write>`,
+ * `var<uniform>`, all in group 0).
+ */
+export interface StepPipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+const stepPipelines = new WeakMap<GPUDevice, Map<string, StepPipeline>>();
+
+/** The compiled {@link StepPipeline} for `key`, compiling `code()` once per device. */
+export function stepPipelineFor(backend: WebGPUBackend, key: string, code: () => string): StepPipeline {
+  const device = internals(backend).device;
+  let cache = stepPipelines.get(device);
+  if (!cache) {
+    cache = new Map();
+    stepPipelines.set(device, cache);
+  }
+  let found = cache.get(key);
+  if (!found) {
+    const wgsl = code();
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    for (const m of wgsl.matchAll(/@binding\((\d+)\)\s*var<(storage,\s*(read_write|read)|uniform)>/g)) {
+      const buffer: GPUBufferBindingLayout =
+        m[2] === 'uniform'
+          ? { type: 'uniform', hasDynamicOffset: true }
+          : { type: m[3] === 'read' ? 'read-only-storage' : 'storage' };
+      entries.push({ binding: Number(m[1]), visibility: GPUShaderStage.COMPUTE, buffer });
+    }
+    const layout = device.createBindGroupLayout({ entries, label: key });
+    const module = device.createShaderModule({ code: wgsl, label: key });
+    const pipeline = device.createComputePipeline({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+      label: key,
+    });
+    found = { pipeline, layout };
+    cache.set(key, found);
+  }
+  return found;
+}
+
+/** A loop of dispatches of one pipeline over the same buffers, each step with its own uniforms. */
+export interface StepsDispatch {
+  pipeline: StepPipeline;
+  /** Bound at @binding(0..n−1) for every step. */
+  buffers: tf.TensorInfo[];
+  /** Each step's uniform block (same size for all), bound at @binding(n). */
+  steps: ArrayBuffer[];
+  workgroups: [number, number?, number?];
+}
+
+/**
+ * Records a whole loop (e.g. an LSTM's time steps) in the current compute pass with one bind group
+ * and one uniform upload: per step only `setBindGroup` with a dynamic offset and the dispatch.
+ * Through tfjs' per-op path every step would allocate and write a uniform buffer and create a bind
+ * group (most of a dispatch's host cost on a GPU). Counts as one command towards tfjs' submit batch.
+ */
+export function dispatchSteps(backend: WebGPUBackend, d: StepsDispatch): void {
+  if (d.steps.length === 0) return;
+  const b = internals(backend);
+  const align = b.device.limits.minUniformBufferOffsetAlignment;
+  const blockSize = Math.ceil(d.steps[0].byteLength / 16) * 16;
+  const stride = Math.ceil(blockSize / align) * align;
+  const all = new Uint8Array(stride * d.steps.length);
+  d.steps.forEach((s, i) => {
+    all.set(new Uint8Array(s), i * stride);
+  });
+  const uniform = b.bufferManager.acquireBuffer(all.byteLength, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
+  b.queue.writeBuffer(uniform, 0, all, 0, all.byteLength);
+  b.uniformPendingDisposal.push(uniform);
+  const entries: GPUBindGroupEntry[] = d.buffers.map((t, i) => {
+    b.uploadToGPU(t.dataId);
+    b.commandQueueOwnedIds.add(t.dataId);
+    return { binding: i, resource: { buffer: b.tensorMap.get(t.dataId).resource as GPUBuffer } };
+  });
+  entries.push({ binding: d.buffers.length, resource: { buffer: uniform, offset: 0, size: blockSize } });
+  const bindGroup = b.device.createBindGroup({ layout: d.pipeline.layout, entries });
+  b.ensureCommandEncoderReady();
+  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder.beginComputePass({});
+  const pass = b.computePassEncoder;
+  pass.setPipeline(d.pipeline.pipeline);
+  const [x, y, z] = [d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1];
+  const offset = [0];
+  for (let i = 0; i < d.steps.length; i++) {
+    offset[0] = i * stride;
+    pass.setBindGroup(0, bindGroup, offset);
+    pass.dispatchWorkgroups(x, y, z);
+  }
+  b.dispatchCountInPass++;
+  if (b.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+}
+
 /** Packs uniform words: integers as u32, non-integers as f32 (mark floats with {@link f32}). */
 export function words(...values: (number | { f32: number })[]): ArrayBuffer {
   const buffer = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
