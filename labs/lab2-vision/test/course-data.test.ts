@@ -71,9 +71,9 @@ describe.skipIf(!root)('the course data under INTRODL_DATA', () => {
     });
     const held = new Set(split.heldOut);
     expect(split.train.filter((p) => held.has(p))).toEqual([]);
-    expect(Object.fromEntries(Object.entries(split.strata).map(([g, c]) => [g, [c.train.people, c.heldOut.people]]))).toEqual(
-      { DF: [3, 2], DM: [5, 2], LF: [31, 13], LM: [32, 14] },
-    );
+    expect(
+      Object.fromEntries(Object.entries(split.strata).map(([g, c]) => [g, [c.train.people, c.heldOut.people]])),
+    ).toEqual({ DF: [3, 2], DM: [5, 2], LF: [31, 13], LM: [32, 14] });
     // A person's neutral and smiling photos are in one group, so photos follow people exactly.
     for (const p of london) expect(held.has(p.person) || split.train.includes(p.person)).toBe(true);
   });
