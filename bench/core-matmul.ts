@@ -22,8 +22,11 @@ for (const name of args.backends) {
     const b = tf.randomNormal([n, n]);
     const r = await measure(
       async () => {
-        // On webgpu read back one number: copying the whole product to the CPU would be most of the time.
-        const c = name === 'webgpu' ? tf.tidy(() => tf.sum(tf.matMul(a, b))) : tf.matMul(a, b);
+        // On webgpu read back one element (a one-element slice, one tiny dispatch): copying the whole
+        // product would be most of the time, and tf.sum over all n² elements is one workgroup's
+        // serial loop on webgpu, which inflated the first H200 run's 4096 time).
+        const c =
+          name === 'webgpu' ? tf.tidy(() => tf.slice(tf.matMul(a, b), [n - 1, n - 1], [1, 1])) : tf.matMul(a, b);
         await c.data();
         c.dispose();
       },

@@ -25,3 +25,4 @@ export { type NativeAddon, nativeAddon, nativeKernelStatus } from './native-kern
 export { registerWasmKernelFixes } from './wasm-kernels.js';
 export { hasVulkanLoader, installNodeWebGPU, type WebGPUAdapterFound, webgpuAdapter } from './webgpu.js';
 export { registerWebGPUBackend } from './webgpu-backend.js';
+export { applyWebGPUFlags, type WebGPUFlags } from './webgpu-flags.js';

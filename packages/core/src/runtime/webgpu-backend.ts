@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBatchNormGradient } from '../kernels/webgpu/batchnorm-grad.js';
 import { deviceDescriptor, installNodeWebGPU, type WebGPUAdapterFound } from './webgpu.js';
+import { applyWebGPUFlags } from './webgpu-flags.js';
 
 let registered: WebGPUAdapterFound | undefined;
 
@@ -8,8 +9,8 @@ let registered: WebGPUAdapterFound | undefined;
  * Finds a WebGPU adapter (a GPU, else Mesa's llvmpipe), then registers tfjs' `webgpu` backend on a
  * device we request ourselves: tfjs' own factory asks for an adapter without the compatibility
  * feature level (so it finds none on OpenGL ES) and for fewer storage buffers per shader than our
- * fused kernels bind. Also routes FusedBatchNorm's gradient through the fused kernel on webgpu.
- * Idempotent.
+ * fused kernels bind. Sets tfjs' webgpu flags ({@link applyWebGPUFlags}) and routes
+ * FusedBatchNorm's gradient through the fused kernel on webgpu. Idempotent.
  */
 export async function registerWebGPUBackend(): Promise<WebGPUAdapterFound> {
   if (registered) return registered;
@@ -26,6 +27,7 @@ export async function registerWebGPUBackend(): Promise<WebGPUAdapterFound> {
     },
     3,
   );
+  applyWebGPUFlags();
   registerBatchNormGradient();
   registered = found;
   return found;
