@@ -33,7 +33,8 @@ export function defaultLearningRate(optimizer: 'adamw' | 'lion', parameters: num
 /** `introdl lab3 train`: LoRA fine-tuning for style, as the course's train(). */
 export const trainCommand: CommandSpec = {
   name: 'train',
-  description: 'fine-tune a model for a style with LoRA (validation, early stopping, warm-up and decay), and save the best adapter',
+  description:
+    'fine-tune a model for a style with LoRA (validation, early stopping, warm-up and decay), and save the best adapter',
   usesBackend: true,
   options: [
     ...MODEL_OPTIONS,
