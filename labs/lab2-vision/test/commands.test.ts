@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 describe('introdl lab2 commands', () => {
-  it('has the six commands', () => {
+  it('has the seven commands', () => {
     expect(commands.name).toBe('lab2');
     expect(commands.commands.map((c) => c.name)).toEqual([
       'data',
@@ -34,6 +34,7 @@ describe('introdl lab2 commands', () => {
       'predict',
       'build-dataset',
       'detect',
+      'export',
     ]);
   });
 
