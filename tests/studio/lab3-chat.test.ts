@@ -77,6 +77,12 @@ describe.skipIf(!HAS_CHROMIUM || !HAVE_DATA)('the studio chats with a Lab 3 adap
     const base = chat([]);
     expect(base.code, base.stderr).toBe(0);
     cliBase = base.stdout.trim();
+    // The three scored sets and the untuned model's answers, as `introdl lab3 score` writes them.
+    const score = introdl(
+      ['lab3', 'score', '--model', 'stories260K', '--adapter', runDir, '--n', '4', '--max-tokens', '24'],
+      { env: { INTRODL_RUNS: runsDir } },
+    );
+    expect(score.code, score.stderr).toBe(0);
     // The studio generates in this process: the same backend as the CLI's auto choice here.
     await useBackend('wasm');
     studio = await startStudio({ runsDir });
@@ -117,5 +123,14 @@ describe.skipIf(!HAS_CHROMIUM || !HAVE_DATA)('the studio chats with a Lab 3 adap
     expect(base).toBe(cliBase);
     expect(await fitsViewport(page)).toBe(true);
     expect(browser.blocked).toEqual([]);
+  });
+
+  it("draws the histogram of `introdl lab3 score`'s sets", async () => {
+    await page.goto(`${studio.url}#/runs`);
+    await page.goto(`${studio.url}#/lab3`);
+    await page.waitForSelector('#scores-h');
+    for (const set of ['Base', 'Generated (no adapter)', 'Generated', 'Style'])
+      expect(await page.locator(`svg.chart rect[data-set="${set}"]`).count(), set).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'lab3-scores.png'), fullPage: true });
   });
 });

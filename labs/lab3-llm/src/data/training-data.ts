@@ -98,6 +98,15 @@ function fromPairs(pairs: StylePair[], fraction: number, description: string): S
   };
 }
 
+/**
+ * Plain human-written text when dolly's responses are missing: its context paragraphs (long,
+ * declarative) and its instructions (short, conversational), so the style scorer does not take
+ * everything short or informal for the style.
+ */
+function plainDollyTexts(rows: readonly DollyRow[]): string[] {
+  return [...plainPassages(rows), ...rows.map((r) => r.instruction.trim()).filter(Boolean)];
+}
+
 /** The dolly rows to pair with: --dolly, else the course data's instructions file. */
 async function dollyRows(dolly: string | undefined, name: string): Promise<{ rows: DollyRow[]; file: string }> {
   if (dolly) return { rows: readDollyJsonl(dolly), file: dolly };
@@ -126,7 +135,7 @@ async function fromStyledLines(
     const pairs = lines.map((answer) => ({ question: '', answer }));
     const { train, heldOut } = holdOut(pairs, fraction);
     const plain = await dollyRows(undefined, name).then(
-      ({ rows }) => plainPassages(rows),
+      ({ rows }) => plainDollyTexts(rows),
       () => [],
     );
     return {
@@ -135,7 +144,7 @@ async function fromStyledLines(
       validation: heldOut,
       testQuestions: [],
       plainTexts: plain,
-      plainSource: 'dolly context paragraphs',
+      plainSource: 'dolly context paragraphs and instructions',
       styledTexts: lines,
     };
   }
@@ -157,8 +166,10 @@ async function fromStyledLines(
     // The course's test questions are dolly rows n..2n−1; a file that stops at n rows (the offline
     // one) has none, so the held-out questions, never trained on, stand in.
     testQuestions: testQuestions.length ? testQuestions : heldOut.map((p) => p.question),
-    plainTexts: haveResponses ? responses.filter(Boolean) : plainPassages(rows),
-    plainSource: haveResponses ? "dolly's plain responses" : 'dolly context paragraphs (the file has no responses)',
+    plainTexts: haveResponses ? responses.filter(Boolean) : plainDollyTexts(rows),
+    plainSource: haveResponses
+      ? "dolly's plain responses"
+      : 'dolly context paragraphs and instructions (the file has no responses)',
     styledTexts: lines,
   };
 }

@@ -3,11 +3,22 @@ import { histogram } from '../lib/charts.js';
 import { field, h, note } from '../lib/dom.js';
 import { readSse } from '../lib/sse.js';
 
-/** Scores a Lab 3 run writes, e.g. `outputs/judge-scores.json`: one list of scores per sample set. */
+/**
+ * Scores a Lab 3 run writes: `introdl lab3 score`'s `outputs/scores.json` (`sets` is a list of
+ * `{name, scores, …}`), or one list of scores per set by name (`{"sets": {"base": [...]}}`).
+ */
 interface ScoreFile {
   title?: string;
   metric?: string;
-  sets: Record<string, number[]>;
+  sets: Record<string, number[]> | { name: string; scores: number[] }[];
+}
+
+/** The score lists by set name, whichever of the two layouts the file uses. */
+function setsByName(sets: ScoreFile['sets']): Record<string, number[]> {
+  if (!Array.isArray(sets)) return sets;
+  return Object.fromEntries(
+    sets.filter((s) => typeof s?.name === 'string' && Array.isArray(s.scores)).map((s) => [s.name, s.scores]),
+  );
 }
 
 async function scoreSection(runs: RunSummary[]): Promise<HTMLElement> {
@@ -22,18 +33,20 @@ async function scoreSection(runs: RunSummary[]): Promise<HTMLElement> {
       try {
         const file = await fetchJson<ScoreFile>(runFileUrl(run, o.path));
         if (!file.sets || typeof file.sets !== 'object') continue;
+        const sets = setsByName(file.sets);
+        if (Object.keys(sets).length === 0) continue;
         const name = o.path.split('/').pop() ?? o.path;
         section.append(
           h(
             'div',
             { class: 'card' },
             h('h3', {}, `${file.title ?? name} (run ${run.name})`),
-            histogram(file.sets, {
+            histogram(sets, {
               title: file.title ?? name,
               x: file.metric ?? 'score',
               bins: 6,
               lo: 0,
-              hi: Math.max(1, ...Object.values(file.sets).flat()),
+              hi: Math.max(1, ...Object.values(sets).flat()),
             }),
           ),
         );
@@ -45,11 +58,7 @@ async function scoreSection(runs: RunSummary[]): Promise<HTMLElement> {
   }
   if (!shown)
     section.append(
-      h(
-        'p',
-        { class: 'muted' },
-        'No scores yet: a Lab 3 evaluation writes outputs/judge-scores.json and outputs/style-scores.json ({"sets": {"base": [...], "generated": [...], "style": [...]}}).',
-      ),
+      h('p', { class: 'muted' }, 'No scores yet: `introdl lab3 score --adapter <run>` writes outputs/scores.json.'),
     );
   return section;
 }
