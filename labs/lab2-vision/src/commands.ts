@@ -388,7 +388,37 @@ function formatStats(out: Record<string, unknown>): string {
       `  mean RGB of faces ${f.meanRgb.faces.map((v) => v.toFixed(3)).join(' ')}, of non-faces ${f.meanRgb.nonFaces.map((v) => v.toFixed(3)).join(' ')}`,
     );
     for (const [k, v] of Object.entries(f.attributes))
-      lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      lines.push(
+        `  ${k}: ${k === 'split' && typeof v === 'string' ? describeSplit(v) : typeof v === 'string' ? v : JSON.stringify(v)}`,
+      );
   }
   return lines.join('\n');
+}
+
+/** The recorded person split in one line (the attribute itself lists every person id). */
+function describeSplit(json: string): string {
+  try {
+    const split = JSON.parse(json) as {
+      london?: {
+        heldOut: string[];
+        train: string[];
+        strata: Record<string, { train: { people: number }; heldOut: { people: number } }>;
+      };
+      extra?: Record<string, { heldOut: string[]; train: string[] }>;
+      heldOutPhotos?: string[];
+    };
+    const london = split.london
+      ? `London ${split.london.heldOut.length} people held out, ${split.london.train.length} training (${Object.entries(
+          split.london.strata,
+        )
+          .map(([g, c]) => `${g} ${c.heldOut.people}/${c.train.people}`)
+          .join(', ')})`
+      : 'no London split';
+    const extra = Object.entries(split.extra ?? {}).map(
+      ([name, s]) => `${name} ${s.heldOut.length} validation / ${s.train.length} training`,
+    );
+    return [london, ...extra, `held-out photos ${(split.heldOutPhotos ?? []).join(', ')}`].join('; ');
+  } catch {
+    return json;
+  }
 }

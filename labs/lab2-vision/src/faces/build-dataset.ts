@@ -358,9 +358,9 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
       stats.portraitPool++;
     }
   }
-  const peopleOf = (ps: FacePhoto[]) => new Set(ps.map((p) => p.person)).size;
-  if (perSource.london) perSource.london.people = peopleOf(london);
-  for (const s of extras) if (perSource[s.photos[0]?.source]) perSource[s.photos[0].source].people = peopleOf(s.photos);
+  // People whose photos were read (training and validation; London's held-out people are not read).
+  for (const [source, counts] of Object.entries(perSource))
+    counts.people = new Set(all.filter(({ p }) => p.source === source).map(({ p }) => p.person)).size;
   if (!positives.length)
     throw new MissingDataError(`no face was found in the training photos under ${folders.base}; check the data`);
   log(
