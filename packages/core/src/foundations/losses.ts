@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BadShapeError } from '../errors.js';
+import { bceFits, bceLogitsMeanWebGPU } from '../kernels/webgpu/bce.js';
 
 /**
  * Loss functions from the lecture, each returning the mean over the batch as a scalar.
@@ -21,7 +22,8 @@ export function meanSquaredError(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar 
 /**
  * Binary cross-entropy from logits z and labels y ∈ {0,1}: −[y·log σ(z) + (1−y)·log(1−σ(z))],
  * rewritten as max(z,0) − z·y + log(1 + e^(−|z|)) so it never takes the log of 0.
- * With `reduction: 'none'` it returns the per-element loss.
+ * With `reduction: 'none'` it returns the per-element loss. The mean is one fused kernel each way
+ * on webgpu.
  */
 export function binaryCrossEntropyFromLogits(
   labels: tf.Tensor,
@@ -29,6 +31,7 @@ export function binaryCrossEntropyFromLogits(
   reduction: 'mean' | 'none' = 'mean',
 ): tf.Tensor {
   sameShape('binaryCrossEntropyFromLogits', logits, labels);
+  if (reduction === 'mean' && bceFits(labels, logits)) return bceLogitsMeanWebGPU(labels, logits);
   return tf.tidy(() => {
     const perElement = tf.add(
       tf.sub(tf.relu(logits), tf.mul(logits, labels)),

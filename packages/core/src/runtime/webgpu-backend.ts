@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBatchNormGradient } from '../kernels/webgpu/batchnorm-grad.js';
+import { registerLayerFusions } from '../kernels/webgpu/layer-fusions.js';
 import { deviceDescriptor, installNodeWebGPU, type WebGPUAdapterFound } from './webgpu.js';
 import { applyWebGPUFlags } from './webgpu-flags.js';
 
@@ -10,7 +11,8 @@ let registered: WebGPUAdapterFound | undefined;
  * device we request ourselves: tfjs' own factory asks for an adapter without the compatibility
  * feature level (so it finds none on OpenGL ES) and for fewer storage buffers per shader than our
  * fused kernels bind. Sets tfjs' webgpu flags ({@link applyWebGPUFlags}) and routes
- * FusedBatchNorm's gradient through the fused kernel on webgpu. Idempotent.
+ * FusedBatchNorm's gradient and tf.layers' Conv2D, Dense and BatchNormalization (while training)
+ * through fused kernels on webgpu. Idempotent.
  */
 export async function registerWebGPUBackend(): Promise<WebGPUAdapterFound> {
   if (registered) return registered;
@@ -29,6 +31,7 @@ export async function registerWebGPUBackend(): Promise<WebGPUAdapterFound> {
   );
   applyWebGPUFlags();
   registerBatchNormGradient();
+  registerLayerFusions();
   registered = found;
   return found;
 }

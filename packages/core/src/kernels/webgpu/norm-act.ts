@@ -1,5 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { allocate, dispatch, f32, groups, pipelineFor, toTensor, WGSL_MATH, webgpuBackend, words } from './runner.js';
+import {
+  allocate,
+  dispatch,
+  f32,
+  grid,
+  groups,
+  pipelineFor,
+  toTensor,
+  WGSL_MATH,
+  webgpuBackend,
+  words,
+} from './runner.js';
 
 /**
  * RMSNorm and SwiGLU as fused WebGPU kernels with hand-written gradients (the transformer's
@@ -133,12 +144,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 
 /** Workgroups for `n` items of `size` threads, folded into two dimensions past 65535. */
-function grid(n: number, size: number): [number, number] {
-  const total = groups(n, size);
-  const x = Math.min(total, 65535);
-  return [x, Math.ceil(total / x)];
-}
-
 /** RMSNorm of x over its last axis, scaled by w [H], on webgpu; differentiable in x and w. */
 export function rmsNormWebGPU(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
   const width = x.shape[x.shape.length - 1];

@@ -248,6 +248,26 @@ export function groups(n: number, size = 64): number {
   return Math.max(1, Math.ceil(n / size));
 }
 
+/** A 2-D grid of workgroups of `size` threads covering `n` items (x at most 65,535, WebGPU's limit). */
+export function grid(n: number, size = 256): [number, number] {
+  const total = groups(n, size);
+  const x = Math.min(total, 65535);
+  return [x, Math.ceil(total / x)];
+}
+
+/** WGSL: the flat index of this thread in a {@link grid} of 256-thread workgroups (`wid`, `nwg`, `lid` in scope). */
+export const WGSL_FLAT_INDEX = '(wid.y * nwg.x + wid.x) * 256u + lid';
+
+/**
+ * Registers a kernel for the webgpu backend and its gradient (once per name). A registered kernel,
+ * unlike tf.customGrad, lets tfjs ask only for the gradients it needs (not the data's).
+ */
+export function registerWebGPUKernel(kernel: Omit<tf.KernelConfig, 'backendName'>, gradient: tf.GradConfig): void {
+  if (tf.getKernel(kernel.kernelName, 'webgpu')) return;
+  tf.registerKernel({ ...kernel, backendName: 'webgpu' });
+  tf.registerGradient(gradient);
+}
+
 /** WGSL helpers shared by the kernels: overflow-safe tanh and sigmoid. */
 export const WGSL_MATH = /* wgsl */ `
 fn tanh_(x: f32) -> f32 {

@@ -1,0 +1,112 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  allocate,
+  dispatch,
+  fusedWebGPUFits,
+  grid,
+  pipelineFor,
+  registerWebGPUKernel,
+  toTensor,
+  WGSL_FLAT_INDEX,
+  words,
+} from './runner.js';
+
+/**
+ * Binary cross-entropy from logits, averaged over every element, in one dispatch each way (the
+ * tfjs-op version is about eight forward and ten backward): mean of max(z, 0) − z·y + log(1 + e^−|z|),
+ * and its gradient (σ(z) − y)·dL/N. One workgroup sums the loss: the inputs are a batch of logits.
+ */
+
+const FORWARD = /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> z: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+var<workgroup> s: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var a = 0.0;
+  for (var i = lid; i < p.n; i += 256u) {
+    let v = z[i];
+    a += max(v, 0.0) - v * y[i] + log(1.0 + exp(-abs(v)));
+  }
+  s[lid] = a;
+  workgroupBarrier();
+  for (var h = 128u; h > 0u; h >>= 1u) {
+    if (lid < h) { s[lid] += s[lid + h]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { loss[0] = s[0] / f32(p.n); }
+}
+`;
+
+const BACKWARD = /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> z: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read> dl: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dz: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = ${WGSL_FLAT_INDEX};
+  if (i >= p.n) { return; }
+  dz[i] = (1.0 / (1.0 + exp(-z[i])) - y[i]) * dl[0] / f32(p.n);
+}
+`;
+
+const KERNEL = 'IntrodlBceLogitsMean';
+
+function register(): void {
+  registerWebGPUKernel(
+    {
+      kernelName: KERNEL,
+      kernelFunc: ({ inputs, backend }) => {
+        const { logits, labels } = inputs as Record<string, tf.TensorInfo>;
+        const be = backend as never;
+        const loss = allocate(be, []);
+        dispatch(be, {
+          pipeline: pipelineFor(be, 'introdl-bce-logits-mean', () => FORWARD),
+          buffers: [logits, labels, loss],
+          uniforms: words(logits.shape.reduce((a, b) => a * b, 1)),
+          workgroups: [1],
+        });
+        return loss;
+      },
+    },
+    {
+      kernelName: KERNEL,
+      inputsToSave: ['logits', 'labels'],
+      gradFunc: (dl, saved) => {
+        const [z, y] = saved;
+        return {
+          logits: () => {
+            const be = tf.backend() as never;
+            const dz = allocate(be, z.shape);
+            dispatch(be, {
+              pipeline: pipelineFor(be, 'introdl-bce-logits-mean-grad', () => BACKWARD),
+              buffers: [z, y, dl as tf.Tensor, dz],
+              uniforms: words(z.size),
+              workgroups: grid(z.size),
+            });
+            return toTensor(dz);
+          },
+          labels: () => tf.div(tf.mul(tf.neg(z), dl as tf.Tensor), z.size),
+        };
+      },
+    },
+  );
+}
+
+/** Whether the fused loss can run here (webgpu, float32 logits and labels). */
+export function bceFits(labels: tf.Tensor, logits: tf.Tensor): boolean {
+  return fusedWebGPUFits(4) && logits.dtype === 'float32' && labels.dtype === 'float32' && logits.size > 0;
+}
+
+/** mean(BCE(labels, σ(logits))) on webgpu; differentiable in both. */
+export function bceLogitsMeanWebGPU(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  register();
+  return tf.engine().runKernel(KERNEL, { logits, labels }, {}) as tf.Scalar;
+}
