@@ -7,7 +7,8 @@
  *   npx tsx bench/lab3-lora-step.ts --backends wasm,cpu --config stories260k
  * On webgpu the LoRA step is measured twice, with stock tfjs kernels (`-stock`, INTRODL_WEBGPU_FUSED=0)
  * and with core's fused kernels, each entry with the GPU dispatches, uploads and readbacks of one
- * step (`gpu`) and `dispatchesPerLayer`. `--skip-generate` measures the training step only.
+ * step (`gpu`) and `dispatchesPerLayer`; `lab3-generate`'s `gpu` is the work per generated token.
+ * `--skip-generate` measures the training step only.
  * Writes bench/results/lab3-lora-step.json.
  */
 import { parseArgs } from 'node:util';
@@ -20,7 +21,7 @@ import { LlamaModel } from '../labs/lab3-llm/dist/model/llama.js';
 // The lab's modules one by one rather than its index: the index also loads the Hugging Face
 // tokenizer (transformers.js and its native image library), which a GPU host's bundle cannot load.
 import { answerLoss } from '../labs/lab3-llm/dist/train/sft.js';
-import { type BenchEntry, benchArgs, countGpu, measure, report, tryBackend } from './lib/harness.js';
+import { type BenchEntry, benchArgs, countGpu, type GpuCounts, measure, report, tryBackend } from './lib/harness.js';
 
 const CONFIGS: Record<string, LlamaConfig> = {
   stories260k: {
@@ -111,6 +112,16 @@ for (const name of args.backends) {
         },
         { warmup: 1, repeats: args.repeats ?? 3 },
       );
+  // GPU work per generated token: (16 tokens − 8 tokens) / 8, so the prompt pass cancels out.
+  const perToken = async (): Promise<GpuCounts | undefined> => {
+    const few = await countGpu(() => generate(model, prompt, { maxNewTokens: 8, temperature: 0 }));
+    const more = await countGpu(() => generate(model, prompt, { maxNewTokens: 16, temperature: 0 }));
+    if (!few || !more) return undefined;
+    const out = { ...more };
+    for (const key of Object.keys(out) as (keyof GpuCounts)[]) out[key] = (more[key] - few[key]) / 8;
+    return out;
+  };
+  const genGpu = gen ? await perToken() : undefined;
   if (gen) {
     entries.push({
       workload: 'lab3-generate',
@@ -119,6 +130,7 @@ for (const name of args.backends) {
       device: sel.detail,
       params: { ...params, prompt: prompt.length, newTokens },
       ...gen,
+      ...(genGpu ? { gpu: genGpu } : {}),
       throughput: { value: (last.tokens.length - 1) / last.generateSeconds, unit: 'tokens/s' },
     });
   }

@@ -14,10 +14,13 @@ import {
   type BackendSelection,
   countGpuWork,
   type GpuCounts,
+  gpuBreakdown,
   tf,
   useBackend,
   versions,
 } from '@introdl/core';
+
+export type { GpuCounts };
 
 /** One measured workload on one implementation. */
 export interface BenchEntry {
@@ -136,13 +139,23 @@ export async function tryBackend(name: string): Promise<BackendSelection | null>
   }
 }
 
+/** A bench-only switch from the environment (not a test input, so not in turbo.json's env). */
+function flag(name: string): string | undefined {
+  return process.env[name];
+}
+
 /**
  * On webgpu, runs `fn` once more and counts the GPU work it causes (a hardware-free measure of
  * per-op overhead: kernels launched, buffers uploaded and read back). Undefined on other backends.
+ * `INTRODL_GPU_BREAKDOWN=1` also prints the dispatches by pipeline (tfjs program or fused kernel).
  */
 export async function countGpu(fn: () => unknown | Promise<unknown>): Promise<GpuCounts | undefined> {
   if (activeBackend() !== 'webgpu') return undefined;
-  return (await countGpuWork(fn)).counts;
+  const { counts } = await countGpuWork(fn);
+  if (flag('INTRODL_GPU_BREAKDOWN') === '1') {
+    process.stderr.write(`dispatches by pipeline: ${JSON.stringify(gpuBreakdown())}\n`);
+  }
+  return counts;
 }
 
 export function machine(): BenchFile['machine'] {

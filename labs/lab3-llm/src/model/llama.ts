@@ -3,7 +3,7 @@ import {
   cachedAttention,
   causalAttention,
   fusedWebGPUActive,
-  loraLinear,
+  loraLinearGroup,
   Rng,
   rmsNorm,
   swiglu,
@@ -341,19 +341,41 @@ export class LlamaModel implements Trainable {
 
   /** x [n, in] through a linear module (plus its bias and its adapter's update). */
   private project(x: tf.Tensor2D, module: string, options: ForwardOptions): tf.Tensor2D {
-    const adapter = this.adapters.get(module);
-    const bias = this.weights.get(`${module}.bias`);
-    const w = this.storedWeight(`${module}.weight`);
-    const lora = adapter && !adapter.merged ? plainLora(adapter, options) : undefined;
-    if (lora && fusedWebGPUActive() && !(w instanceof PackedWeight)) {
-      // Base matmul and LoRA update in two WGSL dispatches forward, four backward (core's loraLinear).
-      const y = loraLinear(x, w as tf.Tensor2D, lora.A, lora.B, lora.scale);
-      return (bias ? tf.add(y, bias as tf.Tensor) : y) as tf.Tensor2D;
+    return this.projectGroup(x, [module], options)[0];
+  }
+
+  /**
+   * x [n, in] through several linear modules (a layer's q, k and v; gate and up). On webgpu, when
+   * each has a plain LoRA adapter, base matmuls and LoRA updates of the whole group run as two WGSL
+   * dispatches forward and three backward (core's loraLinearGroup); elsewhere module by module.
+   */
+  private projectGroup(x: tf.Tensor2D, modules: string[], options: ForwardOptions): tf.Tensor2D[] {
+    const parts = modules.map((module) => {
+      const adapter = this.adapters.get(module);
+      return {
+        module,
+        adapter,
+        bias: this.weights.get(`${module}.bias`),
+        w: this.storedWeight(`${module}.weight`),
+        lora: adapter && !adapter.merged ? plainLora(adapter, options) : undefined,
+      };
+    });
+    if (fusedWebGPUActive() && parts.every((p) => p.lora && !(p.w instanceof PackedWeight))) {
+      const ys = loraLinearGroup(
+        x,
+        parts.map((p) => ({ w: p.w as tf.Tensor2D, a: p.lora!.A, b: p.lora!.B, scale: p.lora!.scale })),
+      );
+      return ys.map((y, i) => {
+        const bias = parts[i].bias;
+        return (bias ? tf.add(y, bias as tf.Tensor) : y) as tf.Tensor2D;
+      });
     }
-    let y = this.linear(x, `${module}.weight`);
-    if (bias) y = tf.add(y, bias as tf.Tensor);
-    if (adapter && !adapter.merged) y = tf.add(y, adapter.delta(x, options));
-    return y as tf.Tensor2D;
+    return parts.map(({ module, adapter, bias }) => {
+      let y = this.linear(x, `${module}.weight`);
+      if (bias) y = tf.add(y, bias as tf.Tensor);
+      if (adapter && !adapter.merged) y = tf.add(y, adapter.delta(x, options));
+      return y as tf.Tensor2D;
+    });
   }
 
   /** x·Wᵀ for a base weight W [out, in], packed or not. */
@@ -386,9 +408,14 @@ export class LlamaModel implements Trainable {
     const { B, T } = ctx;
     const names = this.names[l];
     const rep = nh / nkv;
-    let q = this.project(x, names.linear.q_proj!, options).reshape<tf.Tensor4D>([B, T, nh, d]);
-    let k = this.project(x, names.linear.k_proj!, options).reshape<tf.Tensor4D>([B, T, nkv, d]);
-    let v = this.project(x, names.linear.v_proj!, options).reshape<tf.Tensor4D>([B, T, nkv, d]);
+    const [qx, kx, vx] = this.projectGroup(
+      x,
+      [names.linear.q_proj!, names.linear.k_proj!, names.linear.v_proj!],
+      options,
+    );
+    let q = qx.reshape<tf.Tensor4D>([B, T, nh, d]);
+    let k = kx.reshape<tf.Tensor4D>([B, T, nkv, d]);
+    let v = vx.reshape<tf.Tensor4D>([B, T, nkv, d]);
     if (names.qNorm && names.kNorm) {
       q = this.rmsnorm(q, names.qNorm);
       k = this.rmsnorm(k, names.kNorm);
@@ -471,8 +498,7 @@ export class LlamaModel implements Trainable {
 
   private mlp(x: tf.Tensor2D, l: number, options: ForwardOptions): tf.Tensor2D {
     const names = this.names[l].linear;
-    const gate = this.project(x, names.gate_proj!, options);
-    const up = this.project(x, names.up_proj!, options);
+    const [gate, up] = this.projectGroup(x, [names.gate_proj!, names.up_proj!], options);
     if (this.config.hiddenAct === 'gelu_tanh') {
       // GELU, tanh approximation (PyTorch's gelu(approximate="tanh")): ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
       const inner = tf.mul(tf.add(gate, tf.mul(tf.pow(gate, 3), 0.044715)), Math.sqrt(2 / Math.PI));

@@ -5,5 +5,13 @@
  * @packageDocumentation
  */
 export * from './lstm/index.js';
-export { cachedAttention, causalAttention, loraLinear, rmsNorm, swiglu } from './transformer.js';
+export {
+  cachedAttention,
+  causalAttention,
+  type LoraProjection,
+  loraLinear,
+  loraLinearGroup,
+  rmsNorm,
+  swiglu,
+} from './transformer.js';
 export { fusedWebGPUActive } from './webgpu/runner.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cachedAttentionWebGPU, causalAttentionWebGPU } from './webgpu/attention.js';
 import { loraLinearWebGPU } from './webgpu/lora.js';
+import { type LoraProjection, loraGroupFits, loraGroupWebGPU } from './webgpu/lora-group.js';
 import { rmsNormWebGPU, swigluWebGPU } from './webgpu/norm-act.js';
 import { fusedWebGPUActive, fusedWebGPUFits } from './webgpu/runner.js';
 
@@ -102,4 +103,17 @@ export function loraLinear(x: tf.Tensor2D, w: tf.Tensor2D, a: tf.Tensor2D, b: tf
   return tf.tidy(() =>
     tf.add(tf.matMul(x, w, false, true), tf.mul(tf.matMul(tf.matMul(x, a, false, true), b, false, true), scale)),
   ) as tf.Tensor2D;
+}
+
+export type { LoraProjection };
+
+/**
+ * Several LoRA projections of the same x (a layer's q, k and v; gate and up): each
+ * x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ. Two WGSL dispatches forward and three backward for the whole group on
+ * webgpu (x's gradient summed over the projections in one of them); one {@link loraLinear} per
+ * projection elsewhere, or where the device binds too few storage buffers.
+ */
+export function loraLinearGroup(x: tf.Tensor2D, projections: LoraProjection[]): tf.Tensor2D[] {
+  if (loraGroupFits(x, projections)) return loraGroupWebGPU(x, projections);
+  return projections.map((p) => loraLinear(x, p.w, p.a, p.b, p.scale));
 }
