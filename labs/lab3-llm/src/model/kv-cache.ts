@@ -1,4 +1,4 @@
-import { tf } from '@introdl/core';
+import { tf, writeKVCache } from '@introdl/core';
 
 /**
  * What a decoder remembers of the positions seen so far, per layer, so that generating one more
@@ -42,6 +42,46 @@ export class KVCache {
     this.keys[layer] = newK;
     this.values[layer] = newV;
     return { k: newK, v: newV };
+  }
+
+  /**
+   * On webgpu (core's kvCacheWritable): writes this step's keys k (rotated here with cos/sin [T, d])
+   * and values v, both [batch, T, kvHeads, d], into caches preallocated per layer, in place, and
+   * returns them ([batch, kvHeads, capacity, d]: positions past start + T are zeros, which
+   * cachedAttention never reads). One dispatch a layer instead of rotating, transposing and
+   * concatenating (which copies the whole history every token). The capacity doubles when
+   * needed, up to `limit` positions. Use either this or {@link append} for one cache.
+   */
+  write(
+    layer: number,
+    k: tf.Tensor4D,
+    v: tf.Tensor4D,
+    cos: tf.Tensor2D,
+    sin: tf.Tensor2D,
+    start: number,
+    limit: number,
+  ): { k: tf.Tensor4D; v: tf.Tensor4D } {
+    const [batch, time, kvHeads, d] = k.shape;
+    const need = start + time;
+    const old = { k: this.keys[layer], v: this.values[layer] };
+    if (!old.k || !old.v || old.k.shape[2] < need) {
+      const capacity = Math.max(need, Math.min(Math.max(64, 2 * (old.k?.shape[2] ?? 0)), limit));
+      const grow = (t: tf.Tensor4D | undefined): tf.Tensor4D =>
+        tf.keep(
+          tf.tidy(() => {
+            const more = tf.zeros([batch, kvHeads, capacity - (t?.shape[2] ?? 0), d]);
+            return (t ? tf.concat([t, more], 2) : more) as tf.Tensor4D;
+          }),
+        );
+      this.keys[layer] = grow(old.k);
+      this.values[layer] = grow(old.v);
+      old.k?.dispose();
+      old.v?.dispose();
+    }
+    const kc = this.keys[layer] as tf.Tensor4D;
+    const vc = this.values[layer] as tf.Tensor4D;
+    writeKVCache(kc, vc, k, v, cos, sin, start);
+    return { k: kc, v: vc };
   }
 
   /** The convolution inputs kept for `layer`, or undefined before the first pass. */

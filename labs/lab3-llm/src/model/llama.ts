@@ -3,6 +3,7 @@ import {
   cachedAttention,
   causalAttention,
   fusedWebGPUActive,
+  kvCacheWritable,
   loraLinearGroup,
   Rng,
   rmsNorm,
@@ -432,12 +433,11 @@ export class LlamaModel implements Trainable {
       const sin = rope.sin.reshape<tf.Tensor2D>([T, d]);
       let attended: tf.Tensor4D;
       if (options.cache) {
-        // Decoding: the new keys go into the cache rotated, then one WGSL kernel (core's cachedAttention).
-        const cached = options.cache.append(
-          l,
-          LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]),
-          v.transpose([0, 2, 1, 3]),
-        );
+        // Decoding: the new keys go into the cache rotated (one WGSL kernel writing a preallocated
+        // cache in place where it can, core's writeKVCache), then one for attention (cachedAttention).
+        const cached = kvCacheWritable(d)
+          ? options.cache.write(l, k, v, cos, sin, ctx.start, this.config.maxPositions)
+          : options.cache.append(l, LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]), v.transpose([0, 2, 1, 3]));
         attended = cachedAttention(q, cached.k, cached.v, cos, sin, scale, ctx.start);
       } else {
         // Training and prompts: one WGSL kernel forward and two backward (core's causalAttention).

@@ -8,10 +8,12 @@ export * from './lstm/index.js';
 export {
   cachedAttention,
   causalAttention,
+  kvCacheWritable,
   type LoraProjection,
   loraLinear,
   loraLinearGroup,
   rmsNorm,
   swiglu,
+  writeKVCache,
 } from './transformer.js';
 export { fusedWebGPUActive } from './webgpu/runner.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { cachedAttentionWebGPU, causalAttentionWebGPU } from './webgpu/attention.js';
+import { writeKVCacheWebGPU } from './webgpu/kv-write.js';
 import { loraLinearWebGPU } from './webgpu/lora.js';
 import { type LoraProjection, loraGroupFits, loraGroupWebGPU } from './webgpu/lora-group.js';
 import { rmsNormWebGPU, swigluWebGPU } from './webgpu/norm-act.js';
@@ -116,4 +117,27 @@ export type { LoraProjection };
 export function loraLinearGroup(x: tf.Tensor2D, projections: LoraProjection[]): tf.Tensor2D[] {
   if (loraGroupFits(x, projections)) return loraGroupWebGPU(x, projections);
   return projections.map((p) => loraLinear(x, p.w, p.a, p.b, p.scale));
+}
+
+/** Whether decoding can keep its KV cache preallocated and fill it with {@link writeKVCache} (webgpu, head size as {@link cachedAttention} needs). */
+export function kvCacheWritable(headDim: number): boolean {
+  return fusedWebGPUActive() && headDim % 2 === 0 && headDim <= 256;
+}
+
+/**
+ * Decoding's cache update: k (before RoPE) rotated with cos/sin, and v, both [B, T, nkv, d], written
+ * into preallocated caches kc, vc [B, nkv, capacity, d] at positions start..start+T−1, in place:
+ * one dispatch on webgpu (check {@link kvCacheWritable}). {@link cachedAttention} reads such a cache
+ * directly (its keys past the queries' positions are never read).
+ */
+export function writeKVCache(
+  kc: tf.Tensor4D,
+  vc: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  cos: tf.Tensor2D,
+  sin: tf.Tensor2D,
+  start: number,
+): void {
+  writeKVCacheWebGPU(kc, vc, k, v, cos, sin, start);
 }
