@@ -34,7 +34,7 @@ export const AUTO_F32_MAX_PARAMETERS = 250_000_000;
 
 /**
  * Training checkpoints layers (recomputes them in the backward pass) from this many parameters on:
- * tfjs keeps every intermediate of a layer for its gradient, 2.4 GB for SmolLM2-135M at 256
+ * tfjs keeps every intermediate of a layer for its gradient, 2.8 GB for SmolLM2-135M at 256
  * tokens, against 0.5 GB with checkpointing (measured), for a few percent more time on the CPU.
  * Tiny models (stories260K) are faster without.
  */
