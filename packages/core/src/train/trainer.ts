@@ -200,8 +200,9 @@ export class Trainer<B extends tf.TensorContainer> {
     let weightsFromStep = this.step;
     if (earlyStopping?.restore(everything)) {
       weightsFromStep = earlyStopping.bestStep;
+      const why = stoppedEarly ? `early stopping at step ${this.step}` : `finished at step ${this.step}`;
       progress.note(
-        `early stopping at step ${this.step}; restored the weights of step ${weightsFromStep} (${earlyStopping.monitor} ${earlyStopping.best.toFixed(4)})`,
+        `${why}; restored the best weights, from step ${weightsFromStep} (${earlyStopping.monitor} ${earlyStopping.best.toFixed(4)})`,
       );
     }
     await this.checkpoint();
