@@ -40,7 +40,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA projections on WebGPU', () =>
     expect(error, `worst relative error ${error} at result ${index}`).toBeLessThanOrEqual(1e-4);
   });
 
-  it('is two dispatches forward and three backward for the whole group', async () => {
+  it('is two dispatches forward and two backward for the whole group', async () => {
     await tf.setBackend('webgpu');
     const x = tf.randomNormal([4, 6]) as tf.Tensor2D;
     const ws = OUTS.map((out) => tf.randomNormal([out, 6]) as tf.Tensor2D);
@@ -58,7 +58,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA projections on WebGPU', () =>
     const lossOnly = await countGpuWork(() => tf.tidy(() => tf.keep(loss(x, ...as, ...bs))));
     const both = await countGpuWork(() => tf.tidy(() => tf.grads(loss)([x, ...as, ...bs])));
     const gradientOfSums = 3; // tfjs fills each sum's gradient
-    expect(both.counts.dispatches - lossOnly.counts.dispatches).toBeLessThanOrEqual(3 + gradientOfSums);
+    expect(both.counts.dispatches - lossOnly.counts.dispatches).toBeLessThanOrEqual(2 + gradientOfSums);
     tf.dispose([x, ...ws, ...as, ...bs, ...forward.result, lossOnly.result, ...both.result]);
   });
 });

@@ -14,15 +14,14 @@ import {
 
 /**
  * Several LoRA projections of the same input, y_p = x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ (a layer's q, k and v,
- * or gate and up), in two WebGPU dispatches forward and three backward for the whole group, where
- * one projection at a time takes two and four each:
+ * or gate and up), in two WebGPU dispatches each way for the whole group, where one projection at
+ * a time takes two forward and four backward:
  * - forward: the down-projections x·A_pᵀ of all p side by side in one [rows, N·r] buffer, then
  *   every y_p (the grid's z picks p);
- * - backward: s_p·dy_p·B_p for all p (the gradient of the down-projections); dx summed over every
- *   projection in one pass (no adds of per-projection gradients); dA_p and dB_p of all p in one
- *   dispatch (z picks which of the 2N).
+ * - backward: s_p·dy_p·B_p for all p (the gradient of the down-projections) with every dB_p, then
+ *   dx summed over every projection (no adds of per-projection gradients) with every dA_p.
  * A thread per output element with plain loops, like the single projection's kernel. A shader binds
- * 3N + 3 storage buffers (12 for q, k, v): on a device with fewer, use one projection at a time.
+ * up to 4N + 3 storage buffers (15 for q, k, v): on a device with fewer, one projection at a time.
  */
 
 /** The most projections in one group (the uniform block holds four sizes and scales). */
@@ -107,96 +106,89 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `;
 }
 
-/** ddowns[i, q·r + l] = s_q·Σ_j dy_q[i, j]·B_q[j, l]. */
-function ddownShader(n: number): string {
+/**
+ * z = 0: ddowns[i, q·r + l] = s_q·Σ_j dy_q[i, j]·B_q[j, l] (thread x over N·r, y over rows);
+ * z = 1 + q: dB_q[j, l] = s_q·Σ_i dy_q[i, j]·downs[i, q·r + l] (x over r, y over out_q).
+ */
+function ddownDbShader(n: number): string {
   return /* wgsl */ `${PARAMS}
 ${bindings([
   ['dy', n, 'read'],
   ['B', n, 'read'],
+  ['downs', 0, 'read'],
   ['ddowns', 0, 'read_write'],
+  ['dB', n, 'read_write'],
 ])}
 ${reader('dy', n)}
 ${reader('B', n)}
+${writer('dB', n)}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
-  let i = gid.y;
-  if (c >= p.n * p.r || i >= p.rows) { return; }
-  let q = c / p.r;
-  let l = c % p.r;
-  let out = p.outs[q];
-  var a = 0.0;
-  for (var j = 0u; j < out; j++) { a += read_dy(q, i * out + j) * read_B(q, j * p.r + l); }
-  ddowns[i * p.n * p.r + c] = p.scales[q] * a;
+  let col = gid.x;
+  let row = gid.y;
+  let nr = p.n * p.r;
+  if (gid.z == 0u) {
+    if (col >= nr || row >= p.rows) { return; }
+    let q = col / p.r;
+    let l = col % p.r;
+    let out = p.outs[q];
+    var a = 0.0;
+    for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_B(q, j * p.r + l); }
+    ddowns[row * nr + col] = p.scales[q] * a;
+  } else {
+    let q = gid.z - 1u;
+    let out = p.outs[q];
+    if (col >= p.r || row >= out) { return; }
+    var a = 0.0;
+    for (var i = 0u; i < p.rows; i++) { a += read_dy(q, i * out + row) * downs[i * nr + q * p.r + col]; }
+    write_dB(q, row * p.r + col, p.scales[q] * a);
+  }
 }
 `;
 }
 
-/** dx[i, k] = Σ_q (Σ_j dy_q[i, j]·W_q[j, k] + Σ_l ddowns[i, q·r + l]·A_q[l, k]). */
-function dxShader(n: number): string {
+/**
+ * z = 0: dx[i, k] = Σ_q (Σ_j dy_q[i, j]·W_q[j, k] + Σ_l ddowns[i, q·r + l]·A_q[l, k]) (x over in, y
+ * over rows): x's gradient summed over the projections;
+ * z = 1 + q: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] (x over in, y over r).
+ */
+function dxDaShader(n: number): string {
   return /* wgsl */ `${PARAMS}
 ${bindings([
   ['dy', n, 'read'],
   ['W', n, 'read'],
   ['ddowns', 0, 'read'],
   ['A', n, 'read'],
+  ['x', 0, 'read'],
   ['dx', 0, 'read_write'],
+  ['dA', n, 'read_write'],
 ])}
 ${reader('dy', n)}
 ${reader('W', n)}
 ${reader('A', n)}
+${writer('dA', n)}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k = gid.x;
-  let i = gid.y;
-  if (k >= p.inF || i >= p.rows) { return; }
-  var a = 0.0;
-  for (var q = 0u; q < p.n; q++) {
-    let out = p.outs[q];
-    for (var j = 0u; j < out; j++) { a += read_dy(q, i * out + j) * read_W(q, j * p.inF + k); }
-    let d = i * p.n * p.r + q * p.r;
-    for (var l = 0u; l < p.r; l++) { a += ddowns[d + l] * read_A(q, l * p.inF + k); }
-  }
-  dx[i * p.inF + k] = a;
-}
-`;
-}
-
-/**
- * z < N: dB_z[j, l] = s_z·Σ_i dy_z[i, j]·downs[i, z·r + l] ([out_z, r]);
- * z ≥ N, q = z − N: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] ([r, in]). Thread (x, y) = (column, row).
- */
-function dabShader(n: number): string {
-  return /* wgsl */ `${PARAMS}
-${bindings([
-  ['dy', n, 'read'],
-  ['downs', 0, 'read'],
-  ['ddowns', 0, 'read'],
-  ['x', 0, 'read'],
-  ['dA', n, 'read_write'],
-  ['dB', n, 'read_write'],
-])}
-${reader('dy', n)}
-${writer('dA', n)}
-${writer('dB', n)}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x;
   let row = gid.y;
-  let z = gid.z;
   let nr = p.n * p.r;
-  if (z < p.n) {
-    let out = p.outs[z];
-    if (col >= p.r || row >= out) { return; }
+  if (k >= p.inF) { return; }
+  if (gid.z == 0u) {
+    if (row >= p.rows) { return; }
     var a = 0.0;
-    for (var i = 0u; i < p.rows; i++) { a += read_dy(z, i * out + row) * downs[i * nr + z * p.r + col]; }
-    write_dB(z, row * p.r + col, p.scales[z] * a);
+    for (var q = 0u; q < p.n; q++) {
+      let out = p.outs[q];
+      for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_W(q, j * p.inF + k); }
+      let d = row * nr + q * p.r;
+      for (var l = 0u; l < p.r; l++) { a += ddowns[d + l] * read_A(q, l * p.inF + k); }
+    }
+    dx[row * p.inF + k] = a;
   } else {
-    let q = z - p.n;
-    if (col >= p.inF || row >= p.r) { return; }
+    let q = gid.z - 1u;
+    if (row >= p.r) { return; }
     var a = 0.0;
-    for (var i = 0u; i < p.rows; i++) { a += ddowns[i * nr + q * p.r + row] * x[i * p.inF + col]; }
-    write_dA(q, row * p.inF + col, a);
+    for (var i = 0u; i < p.rows; i++) { a += ddowns[i * nr + q * p.r + row] * x[i * p.inF + k]; }
+    write_dA(q, row * p.inF + k, a);
   }
 }
 `;
@@ -213,7 +205,7 @@ export interface LoraProjection {
 /** Whether {@link loraGroupWebGPU} can run these projections of x here. */
 export function loraGroupFits(x: tf.Tensor2D, projections: LoraProjection[]): boolean {
   const n = projections.length;
-  if (n < 1 || n > MAX_GROUP || !fusedWebGPUFits(3 * n + 3) || x.dtype !== 'float32') return false;
+  if (n < 1 || n > MAX_GROUP || !fusedWebGPUFits(4 * n + 3) || x.dtype !== 'float32') return false;
   const r = projections[0].a.shape[0];
   return projections.every(
     (p) =>
@@ -288,36 +280,26 @@ function register(n: number): string {
         const { rows, inF, r, outs, uniforms } = paramsOf(x, as, ws, (attrs as unknown as GroupAttrs).scales);
         const be = webgpuBackend();
         // Here, not in the lazy functions (tfjs runs each of those in a tidy of its own): the
-        // down-projections' gradient, and dA, dB of every projection in one dispatch.
+        // down-projections' gradient with every dB, then x's gradient with every dA.
         const ddowns = allocate(be, [rows, n * r]);
-        dispatch(be, {
-          pipeline: pipelineFor(be, key('ddown'), () => ddownShader(n)),
-          buffers: [...dy, ...bs, ddowns],
-          uniforms,
-          workgroups: [groups(n * r), rows],
-        });
-        const da = as.map((a) => allocate(be, a.shape));
         const db = bs.map((b) => allocate(be, b.shape));
         dispatch(be, {
-          pipeline: pipelineFor(be, key('dab'), () => dabShader(n)),
-          buffers: [...dy, downs, ddowns, x, ...da, ...db],
+          pipeline: pipelineFor(be, key('ddown-db'), () => ddownDbShader(n)),
+          buffers: [...dy, ...bs, downs, ddowns, ...db],
           uniforms,
-          workgroups: [groups(Math.max(r, inF)), Math.max(...outs, r), 2 * n],
+          workgroups: [groups(n * r), Math.max(rows, ...outs), 1 + n],
         });
-        const ddownsTensor = toTensor(ddowns);
-        const grads: Record<string, () => tf.Tensor> = {
-          // x's gradient summed over every projection: computed only when something upstream trains.
-          x: () => {
-            const dx = allocate(be, [rows, inF]);
-            dispatch(be, {
-              pipeline: pipelineFor(be, key('dx'), () => dxShader(n)),
-              buffers: [...dy, ...ws, ddownsTensor, ...as, dx],
-              uniforms,
-              workgroups: [groups(inF), rows],
-            });
-            return toTensor(dx);
-          },
-        };
+        const dx = allocate(be, [rows, inF]);
+        const da = as.map((a) => allocate(be, a.shape));
+        dispatch(be, {
+          pipeline: pipelineFor(be, key('dx-da'), () => dxDaShader(n)),
+          buffers: [...dy, ...ws, ddowns, ...as, x, dx, ...da],
+          uniforms,
+          workgroups: [groups(inF), Math.max(rows, r), 1 + n],
+        });
+        toTensor(ddowns).dispose();
+        const dxTensor = toTensor(dx);
+        const grads: Record<string, () => tf.Tensor> = { x: () => dxTensor };
         da.forEach((t, q) => {
           const tensor = toTensor(t);
           grads[`a${q}`] = () => tensor;

@@ -6,6 +6,7 @@ import {
   grid,
   groups,
   pipelineFor,
+  registerWebGPUKernel,
   toTensor,
   WGSL_MATH,
   webgpuBackend,
@@ -16,7 +17,8 @@ import {
  * RMSNorm and SwiGLU as fused WebGPU kernels with hand-written gradients (the transformer's
  * per-token elementwise work, about six tfjs kernels forward and ten backward for each norm):
  * - RMSNorm over the last axis, y = x · r · w with r = 1/√(mean(x²) + ε): forward one dispatch (a
- *   workgroup per row reduces mean(x²)), backward two (dx per row; dw as column sums over rows);
+ *   workgroup per row reduces mean(x²)), backward two (dx per row; dw as column sums over rows,
+ *   only when w trains);
  * - SwiGLU's gating, y = silu(gate) · up: one dispatch each way.
  */
 
@@ -143,49 +145,73 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 
-/** Workgroups for `n` items of `size` threads, folded into two dimensions past 65535. */
-/** RMSNorm of x over its last axis, scaled by w [H], on webgpu; differentiable in x and w. */
-export function rmsNormWebGPU(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
-  const width = x.shape[x.shape.length - 1];
-  const rows = x.size / width;
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs, ws] = args as [tf.Tensor, tf.Tensor];
-    const save = args[2] as tf.GradSaveFunc;
-    const backend = webgpuBackend();
-    const y = allocate(backend, xs.shape);
-    const rstd = allocate(backend, [rows]);
-    dispatch(backend, {
-      pipeline: pipelineFor(backend, 'introdl-rmsnorm-forward', () => RMSNORM_FORWARD),
-      buffers: [xs, ws, y, rstd],
-      uniforms: words(rows, width, f32(eps)),
-      workgroups: grid(rows, 1),
-    });
-    const rstdTensor = toTensor(rstd);
-    save([xs, ws, rstdTensor]);
-    return {
-      value: toTensor(y),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw, sr] = saved;
-        const be = webgpuBackend();
-        const dx = allocate(be, sx.shape);
-        const dw = allocate(be, [width]);
+const RMSNORM = 'IntrodlRmsNorm';
+
+function registerRmsNorm(): void {
+  registerWebGPUKernel(
+    {
+      kernelName: RMSNORM,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, w } = inputs as Record<string, tf.TensorInfo>;
+        const width = x.shape[x.shape.length - 1];
+        const rows = x.shape.reduce((a, b) => a * b, 1) / width;
+        const be = backend as never;
+        const y = allocate(be, x.shape);
+        const rstd = allocate(be, [rows]);
         dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dx', () => RMSNORM_BACKWARD_DX),
-          buffers: [dy, sx, sw, sr, dx],
-          uniforms: words(rows, width),
+          pipeline: pipelineFor(be, 'introdl-rmsnorm-forward', () => RMSNORM_FORWARD),
+          buffers: [x, w, y, rstd],
+          uniforms: words(rows, width, f32((attrs as { eps: number }).eps)),
           workgroups: grid(rows, 1),
         });
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dw', () => RMSNORM_BACKWARD_DW),
-          buffers: [dy, sx, sr, dw],
-          uniforms: words(rows, width),
-          workgroups: [groups(width)],
-        });
-        return [toTensor(dx), tf.reshape(toTensor(dw), sw.shape)];
+        return [y, rstd];
       },
-    };
-  });
-  return op(x, w);
+    },
+    {
+      // A registered gradient: tfjs asks only for what it needs (a frozen w's is never computed).
+      kernelName: RMSNORM,
+      inputsToSave: ['x', 'w'],
+      outputsToSave: [false, true],
+      gradFunc: (dys, saved) => {
+        const [x, w, rstd] = saved;
+        const dy = (dys as tf.Tensor[])[0];
+        const width = x.shape[x.shape.length - 1];
+        const rows = x.size / width;
+        return {
+          x: () => {
+            const be = webgpuBackend();
+            const dx = allocate(be, x.shape);
+            dispatch(be, {
+              pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dx', () => RMSNORM_BACKWARD_DX),
+              buffers: [dy, x, w, rstd, dx],
+              uniforms: words(rows, width),
+              workgroups: grid(rows, 1),
+            });
+            return toTensor(dx);
+          },
+          w: () => {
+            const be = webgpuBackend();
+            const dw = allocate(be, [width]);
+            dispatch(be, {
+              pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dw', () => RMSNORM_BACKWARD_DW),
+              buffers: [dy, x, rstd, dw],
+              uniforms: words(rows, width),
+              workgroups: [groups(width)],
+            });
+            return tf.reshape(toTensor(dw), w.shape);
+          },
+        };
+      },
+    },
+  );
+}
+
+/** RMSNorm of x over its last axis, scaled by w [H], on webgpu; differentiable in x and w. */
+export function rmsNormWebGPU(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  registerRmsNorm();
+  const [y, rstd] = tf.engine().runKernel(RMSNORM, { x, w }, { eps } as never) as tf.Tensor[];
+  rstd.dispose();
+  return y;
 }
 
 /** silu(gate) · up on webgpu; differentiable in both. */
