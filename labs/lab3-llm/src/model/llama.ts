@@ -348,7 +348,7 @@ export class LlamaModel implements Trainable {
   /**
    * x [n, in] through several linear modules (a layer's q, k and v; gate and up). On webgpu, when
    * each has a plain LoRA adapter, base matmuls and LoRA updates of the whole group run as two WGSL
-   * dispatches forward and three backward (core's loraLinearGroup); elsewhere module by module.
+   * dispatches forward and two backward (core's loraLinearGroup); elsewhere module by module.
    */
   private projectGroup(x: tf.Tensor2D, modules: string[], options: ForwardOptions): tf.Tensor2D[] {
     const parts = modules.map((module) => {

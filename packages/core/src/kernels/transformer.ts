@@ -110,7 +110,7 @@ export type { LoraProjection };
 
 /**
  * Several LoRA projections of the same x (a layer's q, k and v; gate and up): each
- * x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ. Two WGSL dispatches forward and three backward for the whole group on
+ * x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ. Two WGSL dispatches forward and two backward for the whole group on
  * webgpu (x's gradient summed over the projections in one of them); one {@link loraLinear} per
  * projection elsewhere, or where the device binds too few storage buffers.
  */
