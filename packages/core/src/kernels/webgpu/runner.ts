@@ -98,6 +98,40 @@ export interface Dispatch {
   workgroups: [number, number?, number?];
 }
 
+/**
+ * Uniform blocks by content, kept on the GPU: a training step repeats the same shapes every step,
+ * so most dispatches find their parameters already uploaded (no buffer to acquire, no write). The
+ * least recently used are handed back to tfjs' pool (released at its next submit, after every
+ * command recorded with them) past {@link UNIFORM_CACHE} entries, so blocks that change every step
+ * (an optimizer's bias corrections) cannot grow it.
+ */
+const UNIFORM_CACHE = 512;
+const uniformCache = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
+
+function uniformBuffer(b: BackendInternals, data: ArrayBuffer, size: number): GPUBuffer {
+  let cache = uniformCache.get(b.device);
+  if (!cache) {
+    cache = new Map();
+    uniformCache.set(b.device, cache);
+  }
+  const key = `${size}:${new Uint32Array(data).join(',')}`;
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const buffer = b.bufferManager.acquireBuffer(size, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
+  b.queue.writeBuffer(buffer, 0, data, 0, data.byteLength);
+  cache.set(key, buffer);
+  if (cache.size > UNIFORM_CACHE) {
+    const [oldest, old] = cache.entries().next().value as [string, GPUBuffer];
+    cache.delete(oldest);
+    b.uniformPendingDisposal.push(old);
+  }
+  return buffer;
+}
+
 /** Records one dispatch in the backend's command stream. */
 export function dispatch(backend: WebGPUBackend, d: Dispatch): void {
   const b = internals(backend);
@@ -108,10 +142,7 @@ export function dispatch(backend: WebGPUBackend, d: Dispatch): void {
   });
   if (d.uniforms) {
     const size = Math.ceil(d.uniforms.byteLength / 16) * 16;
-    const buffer = b.bufferManager.acquireBuffer(size, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
-    b.queue.writeBuffer(buffer, 0, d.uniforms, 0, d.uniforms.byteLength);
-    b.uniformPendingDisposal.push(buffer);
-    entries.push({ binding: d.buffers.length, resource: { buffer, size } });
+    entries.push({ binding: d.buffers.length, resource: { buffer: uniformBuffer(b, d.uniforms, size), size } });
   }
   const bindGroup = b.device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries });
   b.ensureCommandEncoderReady();
@@ -198,9 +229,7 @@ export function dispatchSteps(backend: WebGPUBackend, d: StepsDispatch): void {
   d.steps.forEach((s, i) => {
     all.set(new Uint8Array(s), i * stride);
   });
-  const uniform = b.bufferManager.acquireBuffer(all.byteLength, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
-  b.queue.writeBuffer(uniform, 0, all, 0, all.byteLength);
-  b.uniformPendingDisposal.push(uniform);
+  const uniform = uniformBuffer(b, all.buffer, all.byteLength);
   const entries: GPUBindGroupEntry[] = d.buffers.map((t, i) => {
     b.uploadToGPU(t.dataId);
     b.commandQueueOwnedIds.add(t.dataId);
