@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  allocate,
+  dispatch,
+  fusedWebGPUFits,
+  grid,
+  pipelineFor,
+  registerWebGPUKernel,
+  toTensor,
+  WGSL_FLAT_INDEX,
+  words,
+} from './runner.js';
+
+/**
+ * Softmax cross-entropy with integer labels, averaged over positions, in two WebGPU dispatches
+ * forward and one backward (the tfjs-op version, one-hot · log-softmax, is about a dozen each way):
+ * - forward 1, a workgroup per row: log Σ e^z (max subtracted) and the row's loss lse − z[label];
+ * - forward 2, one workgroup: the mean of the rows' losses;
+ * - backward: dz = (e^(z − lse) − [c = label])·dL/rows.
+ * A label outside [0, classes) has no target (tf.oneHot's zero row): its loss and gradient are 0, as
+ * with the ops (the mean still counts its row).
+ */
+
+const ROWS = /* wgsl */ `
+struct Params { rows: u32, classes: u32 }
+@group(0) @binding(0) var<storage, read> z: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<i32>;
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rowLoss: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+// Two arrays: every thread reads the max while others already write their sums.
+var<workgroup> s: array<f32, 64>;
+var<workgroup> t: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  let live = row < p.rows;
+  let base = row * p.classes;
+  var m = -3.0e38;
+  if (live) { for (var c = lid; c < p.classes; c += 64u) { m = max(m, z[base + c]); } }
+  s[lid] = m;
+  workgroupBarrier();
+  for (var h = 32u; h > 0u; h >>= 1u) {
+    if (lid < h) { s[lid] = max(s[lid], s[lid + h]); }
+    workgroupBarrier();
+  }
+  let mx = s[0];
+  var e = 0.0;
+  if (live) { for (var c = lid; c < p.classes; c += 64u) { e += exp(z[base + c] - mx); } }
+  t[lid] = e;
+  workgroupBarrier();
+  for (var h = 32u; h > 0u; h >>= 1u) {
+    if (lid < h) { t[lid] += t[lid + h]; }
+    workgroupBarrier();
+  }
+  if (!live || lid != 0u) { return; }
+  let l = mx + log(t[0]);
+  lse[row] = l;
+  let label = labels[row];
+  var rl = 0.0;
+  if (label >= 0 && u32(label) < p.classes) { rl = l - z[base + u32(label)]; }
+  rowLoss[row] = rl;
+}
+`;
+
+const MEAN = /* wgsl */ `
+struct Params { rows: u32 }
+@group(0) @binding(0) var<storage, read> rowLoss: array<f32>;
+@group(0) @binding(1) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+var<workgroup> s: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var a = 0.0;
+  for (var i = lid; i < p.rows; i += 256u) { a += rowLoss[i]; }
+  s[lid] = a;
+  workgroupBarrier();
+  for (var h = 128u; h > 0u; h >>= 1u) {
+    if (lid < h) { s[lid] += s[lid + h]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { loss[0] = s[0] / f32(p.rows); }
+}
+`;
+
+const BACKWARD = /* wgsl */ `
+struct Params { n: u32, classes: u32 }
+@group(0) @binding(0) var<storage, read> z: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<i32>;
+@group(0) @binding(2) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> dl: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dz: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = ${WGSL_FLAT_INDEX};
+  if (i >= p.n) { return; }
+  let row = i / p.classes;
+  let c = i % p.classes;
+  let label = labels[row];
+  if (label < 0 || u32(label) >= p.classes) { dz[i] = 0.0; return; }
+  var g = exp(z[i] - lse[row]);
+  if (label == i32(c)) { g -= 1.0; }
+  dz[i] = g * dl[0] / f32(p.n / p.classes);
+}
+`;
+
+const KERNEL = 'IntrodlSoftmaxXentMean';
+
+function register(): void {
+  registerWebGPUKernel(
+    {
+      kernelName: KERNEL,
+      kernelFunc: ({ inputs, backend }) => {
+        const { logits, labels } = inputs as Record<string, tf.TensorInfo>;
+        const classes = logits.shape[logits.shape.length - 1];
+        const rows = labels.shape.reduce((a, b) => a * b, 1);
+        const be = backend as never;
+        const lse = allocate(be, [rows]);
+        const rowLoss = allocate(be, [rows]);
+        dispatch(be, {
+          pipeline: pipelineFor(be, 'introdl-softmax-xent-rows', () => ROWS),
+          buffers: [logits, labels, lse, rowLoss],
+          uniforms: words(rows, classes),
+          workgroups: grid(rows, 1),
+        });
+        const loss = allocate(be, []);
+        dispatch(be, {
+          pipeline: pipelineFor(be, 'introdl-softmax-xent-mean', () => MEAN),
+          buffers: [rowLoss, loss],
+          uniforms: words(rows),
+          workgroups: [1],
+        });
+        toTensor(rowLoss).dispose();
+        return [loss, lse];
+      },
+    },
+    {
+      kernelName: KERNEL,
+      inputsToSave: ['logits', 'labels'],
+      outputsToSave: [false, true],
+      gradFunc: (dys, saved) => {
+        const [z, labels, lse] = saved;
+        const dl = (dys as tf.Tensor[])[0];
+        return {
+          logits: () => {
+            const be = tf.backend() as never;
+            const dz = allocate(be, z.shape);
+            dispatch(be, {
+              pipeline: pipelineFor(be, 'introdl-softmax-xent-grad', () => BACKWARD),
+              buffers: [z, labels, lse, dl, dz],
+              uniforms: words(z.size, z.shape[z.rank - 1]),
+              workgroups: grid(z.size),
+            });
+            return toTensor(dz);
+          },
+          labels: () => tf.zerosLike(labels),
+        };
+      },
+    },
+  );
+}
+
+/** Whether the fused loss can run here: webgpu, float32 logits, int32 labels. */
+export function softmaxXentFits(labels: tf.Tensor, logits: tf.Tensor): boolean {
+  return fusedWebGPUFits(5) && logits.dtype === 'float32' && labels.dtype === 'int32' && labels.size > 0;
+}
+
+/** mean(−log softmax(logits)[label]) over every position, on webgpu; differentiable in the logits. */
+export function softmaxXentMeanWebGPU(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  register();
+  const [loss, lse] = tf.engine().runKernel(KERNEL, { logits, labels }, {}) as tf.Tensor[];
+  lse.dispose();
+  return loss as tf.Scalar;
+}
