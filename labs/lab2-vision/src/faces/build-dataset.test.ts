@@ -116,6 +116,14 @@ describe.skipIf(!astronaut)('build-dataset (on faces cut from astronaut.png)', (
     // Two framings of each of the 2 held-out extra-set people's faces.
     expect(val.faceCount).toBe(4);
     expect(val.nonFaceCount).toBe(built.validation.nonFaces);
+    // And two of each of their faces wearing painted accessories, the kinds recorded.
+    const occluded = await FaceDataset.open(out, {
+      images: 'validation_occluded_images',
+      labels: 'validation_occluded_labels',
+    });
+    expect(occluded.faceCount).toBe(4);
+    expect(built.validation.occludedFaces).toBe(4);
+    expect(JSON.parse(String(data.attributes.validation_occluded_kinds))).toHaveLength(4);
     // The split is in the file, as JSON, with the person ids.
     const recorded = JSON.parse(String(data.attributes.split)) as DatasetSplit;
     expect(recorded.london.heldOut).toEqual(split.london.heldOut);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { MissingDataError, Rng } from '@introdl/core';
 import { windowBoxes } from '../detect/sliding-window.js';
 import { loadDigits } from '../digits/data.js';
+import { type AccessoryKind, paintRandomAccessories, randomFaceGeometry } from '../image/accessories.js';
 import { sampleSquare } from '../image/affine.js';
 import { readImage } from '../image/codec.js';
 import { compositeInEllipse } from '../image/composite.js';
@@ -63,7 +64,10 @@ import { rgbToBgrInto, writeFaceFile } from './write-face-file.js';
  *   the model over them, adds the windows it mistakes for faces to the negatives and trains on
  *   (hard-negative mining);
  * - a **validation set** (`validation_images`, `validation_labels`): faces and face-free windows of
- *   the held-out extra-set people.
+ *   the held-out extra-set people; and `validation_occluded_*`: the same people's faces framed and
+ *   randomised as training faces are, each with accessories painted on (dark glasses, a cap, a
+ *   scarf, a hand), the same for every `seed` (drawn from `splitSeed`). Training reports its recall;
+ *   nothing is calibrated on it.
  *
  * The photos named in `holdOutPhotos` (astronaut.png and coffee.png, the detection test photos)
  * are never used. Everything random comes from `seed` (the split from `splitSeed`), and the file's
@@ -94,6 +98,10 @@ export interface BuildDatasetOptions {
   composite?: number;
   /** Probability of hiding a random rectangle of an image, face or not (default 0.2). */
   erase?: number;
+  /** Probability that a face gets accessories painted on: dark glasses, a cap, a scarf, a hand (default 0.3). */
+  accessories?: number;
+  /** Probability that a non-face gets the same accessories at a random place (default 0.1). */
+  nonFaceAccessories?: number;
   /** Probability that a non-face is recoloured with a training face's colours (default 0.25). */
   skinColours?: number;
   /** Probability that a non-face gets colours and orientations no face has (default 0.4). */
@@ -111,7 +119,7 @@ export interface BuildDatasetResult {
   faces: number;
   nonFaces: number;
   pool: number;
-  validation: { faces: number; nonFaces: number };
+  validation: { faces: number; nonFaces: number; occludedFaces: number };
   split: DatasetSplit;
   sources: Record<string, unknown>;
 }
@@ -130,6 +138,8 @@ const SIZE = 64;
 const PIXELS = SIZE * SIZE * 3;
 /** Face-free windows tried per validation portrait (the threshold's false-positive rate rests on them). */
 const VALIDATION_WINDOWS = 16;
+/** Faces with accessories per validation photo (validation_occluded). */
+const VALIDATION_OCCLUDED = 2;
 
 /** A CC0 photo with every face the reference detector sees in it (their heads are kept out of negatives). */
 interface Photo {
@@ -176,6 +186,8 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
   const composite = options.composite ?? 0.4;
   const scramble = options.scramble ?? 0.4;
   const erase = options.erase ?? 0.2;
+  const accessories = options.accessories ?? 0.3;
+  const nonFaceAccessories = options.nonFaceAccessories ?? 0.1;
   const skinColours = options.skinColours ?? 0.25;
   const fashionFraction = options.fashionFraction ?? 0;
   const photometric = options.photometric ?? DOMAIN_RANDOMISATION;
@@ -270,7 +282,11 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
         : u < scramble + skinColours && faceColours.length
           ? transferColour(crop, faceColours[rng.int(faceColours.length)])
           : crop;
-    return randomise(recoloured);
+    const worn =
+      rng.next() < nonFaceAccessories
+        ? paintRandomAccessories(recoloured, randomFaceGeometry(SIZE, SIZE, rng), rng).image
+        : recoloured;
+    return randomise(worn);
   };
   /** Colours of the faces made so far (their centres), for recolouring non-faces. */
   const faceColours: ColourStats[] = [];
@@ -283,10 +299,15 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
   const pool: RgbImage[] = [];
   const valFaces: RgbImage[] = [];
   const valNonFaces: RgbImage[] = [];
+  const valOccluded: RgbImage[] = [];
+  const valOccludedKinds: AccessoryKind[][] = [];
+  // Its own stream, from the split seed: the occluded validation faces are the same whatever --seed.
+  const valRng = new Rng(splitSeed + 2000);
   const stats = {
     photos: 0,
     noFace: [] as string[],
     composites: 0,
+    accessories: 0,
     portraitNegatives: 0,
     partialFaces: 0,
     portraitPool: 0,
@@ -323,16 +344,27 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
         const box = negativeWindow(image.width, image.height, heads, rng, [0.12, 0.7]);
         if (box) valNonFaces.push(detectorWindow(image, box));
       }
+      for (let a = 0; a < VALIDATION_OCCLUDED; a++) {
+        const { window, face: where } = positiveWindow(face, valRng, framing);
+        const worn = paintRandomAccessories(sampleSquare(image, window), where, valRng);
+        valOccluded.push(applyPhotometric(worn.image, drawPhotometric(valRng, photometric)));
+        valOccludedKinds.push(worn.kinds);
+      }
       continue;
     }
     stats.photos++;
     for (let a = 0; a < augmentations; a++) {
-      const { window, head } = positiveWindow(face, rng, framing);
+      const { window, head, face: where } = positiveWindow(face, rng, framing);
       let crop = sampleSquare(image, window);
       if (rng.next() < composite) {
         const { photo, box } = photoWindow([0.1, 0.6]);
         crop = compositeInEllipse(crop, detectorWindow(photo.image, box), head, 1.1 + 0.4 * rng.next());
         stats.composites++;
+      }
+      // Worn after compositing: a cap or a hand reaches past the head's outline.
+      if (rng.next() < accessories) {
+        crop = paintRandomAccessories(crop, where, rng).image;
+        stats.accessories++;
       }
       const made = randomise(crop);
       positives.push(made);
@@ -364,7 +396,7 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
   if (!positives.length)
     throw new MissingDataError(`no face was found in the training photos under ${folders.base}; check the data`);
   log(
-    `positives: ${positives.length} from ${stats.photos} training photos (${stats.composites} pasted onto CC0 backgrounds; no face found in ${stats.noFace.length} photos)`,
+    `positives: ${positives.length} from ${stats.photos} training photos (${stats.composites} pasted onto CC0 backgrounds, ${stats.accessories} wearing accessories; no face found in ${stats.noFace.length} photos)`,
   );
 
   // --- The rest of the negatives and of the pool from the CC0 photos (and Fashion-MNIST if asked).
@@ -416,6 +448,10 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
     rgbToBgrInto(img.data, valImages, i * PIXELS);
   });
   const valLabels = Float32Array.from(val, (v) => v.label);
+  const occludedImages = new Uint8Array(valOccluded.length * PIXELS);
+  valOccluded.forEach((img, i) => {
+    rgbToBgrInto(img.data, occludedImages, i * PIXELS);
+  });
 
   const version = (
     JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -436,6 +472,11 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
       'images (N,64,64,3) uint8 BGR; labels (N,1) float32, 1 = face; rows from mining_pool_start on are the mining pool; validation_images / validation_labels alike',
     positives: { perPhoto: augmentations, framing, composite },
     occlusion: { randomErase: erase, appliedTo: 'faces and non-faces alike' },
+    accessories: {
+      faces: accessories,
+      nonFaces: nonFaceAccessories,
+      kinds: 'dark glasses, cap or hat with its shadow, scarf or mask, hand; a quarter of the time two',
+    },
     photometric,
     negatives: { ratio: negativeRatio, scramble, skinColours, partialFacesPerPortrait: 1, fashionFraction },
     miningPool: { ratio: poolRatio, windows: 'the detector’s own windows (default sizes and stride), unaugmented' },
@@ -454,20 +495,25 @@ export async function buildFaceDataset(options: BuildDatasetOptions): Promise<Bu
       mining_pool_count: pool.length,
       validation_faces: valFaces.length,
       validation_non_faces: valNonFaces.length,
+      validation_occluded_faces: valOccluded.length,
+      validation_occluded_kinds: valOccludedKinds.map((k) => k.join('+')),
       split,
       provenance,
     },
-    [{ name: 'validation', bgrImages: valImages, labels: valLabels }],
+    [
+      { name: 'validation', bgrImages: valImages, labels: valLabels },
+      { name: 'validation_occluded', bgrImages: occludedImages, labels: new Float32Array(valOccluded.length).fill(1) },
+    ],
   );
   log(
-    `wrote ${options.output}: ${train.length} training images (${positives.length} faces, ${negatives.length} not), ${pool.length} mining-pool windows, ${val.length} validation images (${valFaces.length} faces)`,
+    `wrote ${options.output}: ${train.length} training images (${positives.length} faces, ${negatives.length} not), ${pool.length} mining-pool windows, ${val.length} validation images (${valFaces.length} faces), ${valOccluded.length} validation faces with accessories`,
   );
   return {
     file: options.output,
     faces: positives.length,
     nonFaces: negatives.length,
     pool: pool.length,
-    validation: { faces: valFaces.length, nonFaces: valNonFaces.length },
+    validation: { faces: valFaces.length, nonFaces: valNonFaces.length, occludedFaces: valOccluded.length },
     split,
     sources,
   };

@@ -1,4 +1,5 @@
 import type { Rng } from '@introdl/core';
+import type { FaceGeometry } from '../image/accessories.js';
 import type { SquareWindow } from '../image/affine.js';
 import type { Ellipse } from '../image/composite.js';
 import type { Box } from '../image/rgb-image.js';
@@ -34,13 +35,16 @@ export const POSITIVE_FRAMING: PositiveFraming = {
   aspect: 0.12,
 };
 
-/** A positive window around `face`, and where the head sits in the 64×64 output (for compositing). */
+/**
+ * A positive window around `face`, where the head sits in the `out`×`out` crop (for compositing)
+ * and where the face box lands in it, turned with the window (for painting accessories on it).
+ */
 export function positiveWindow(
   face: Box,
   rng: Rng,
   framing: PositiveFraming = POSITIVE_FRAMING,
   out = 64,
-): { window: SquareWindow; head: Ellipse; margin: number } {
+): { window: SquareWindow; head: Ellipse; face: FaceGeometry; margin: number } {
   const side = Math.max(face.width, face.height);
   const margin = framing.margin[0] * (framing.margin[1] / framing.margin[0]) ** rng.next();
   const size = side * margin;
@@ -60,7 +64,22 @@ export function positiveWindow(
     rx: (0.62 * face.width * scale) / aspect,
     ry: 0.78 * face.height * scale,
   };
-  return { window: { cx, cy, size, angle: (degrees * Math.PI) / 180, flip, aspect }, head, margin };
+  const angle = (degrees * Math.PI) / 180;
+  // The face box's centre in the crop: sampleSquare maps crop offsets (a·dx, dy), a = ±aspect, through
+  // a rotation by `angle` to photo offsets; this is its inverse.
+  const a = (flip ? -1 : 1) * aspect;
+  const fy = face.y + face.height / 2 - cy;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const faceInCrop: FaceGeometry = {
+    cx: out / 2 + ((fx * cos + fy * sin) / a) * scale,
+    cy: out / 2 + (-fx * sin + fy * cos) * scale,
+    width: (face.width * scale) / aspect,
+    height: face.height * scale,
+    // An upright face appears turned against the window (mirrored: with it).
+    tilt: flip ? angle : -angle,
+  };
+  return { window: { cx, cy, size, angle, flip, aspect }, head, face: faceInCrop, margin };
 }
 
 /** Area of the intersection of two boxes. */

@@ -48,7 +48,15 @@ export interface TrainFacesOptions {
   /** Overrides epochs × steps per epoch (quick runs and tests). */
   steps?: number;
   batchSize?: number;
+  /** Adam's peak learning rate (default 5e-4, the course's). */
   learningRate?: number;
+  /**
+   * `cosine` (default): the learning rate falls from its peak along a half cosine to
+   * `finalLearningRate` of it at the last step; `constant`: the course's.
+   */
+  schedule?: 'cosine' | 'constant';
+  /** Where the cosine ends, as a fraction of the peak (default 0.05). */
+  finalLearningRate?: number;
   latentDim?: number;
   klWeight?: number;
   /** Adaptive resampling on (default) or off (a plain VAE-regularised classifier, for comparison). */
@@ -77,8 +85,17 @@ export interface TrainFacesResult {
   resamplingRounds: number;
   reconstructions: string[];
   miningRounds: MiningRound[];
-  /** Accuracy at P ≥ 0.5 on the validation set (held-out people), when the file has one. */
-  validation?: { faces: number; nonFaces: number; faceAccuracy: number; nonFaceAccuracy: number };
+  /**
+   * Accuracy at P ≥ 0.5 on the validation set (held-out people), when the file has one; with
+   * `occluded`, the recall on the same people's faces wearing painted accessories.
+   */
+  validation?: {
+    faces: number;
+    nonFaces: number;
+    faceAccuracy: number;
+    nonFaceAccuracy: number;
+    occluded?: { faces: number; recall: number; meanP: number };
+  };
   calibration?: Calibration;
 }
 
@@ -103,23 +120,59 @@ function recordedSplit(attributes: Record<string, unknown>): Record<string, unkn
 
 /** Latent means of every face, in the dataset's face order, RGB /255 input (the course's TF form). */
 export function latentMeans(dbvae: DbVae, data: FaceDataset, batchSize = 256): Float32Array {
+  return encodeFaces(dbvae, data, batchSize).mu;
+}
+
+/** Latent means and face logits of every face, in the dataset's face order, from one encoder pass. */
+export function encodeFaces(
+  dbvae: DbVae,
+  data: FaceDataset,
+  batchSize = 256,
+): { mu: Float32Array; logits: Float32Array } {
   const d = dbvae.latentDim;
-  const out = new Float32Array(data.faceCount * d);
+  const mu = new Float32Array(data.faceCount * d);
+  const logits = new Float32Array(data.faceCount);
   for (let start = 0; start < data.faceCount; start += batchSize) {
-    const mu = tf.tidy(() => {
-      const x = data.faceBatch(start, batchSize);
-      return dbvae.encode(x).mu.dataSync() as Float32Array;
+    const [m, y] = tf.tidy(() => {
+      const out = dbvae.encode(data.faceBatch(start, batchSize));
+      return [out.mu.dataSync() as Float32Array, out.yLogit.dataSync() as Float32Array];
     });
-    out.set(mu, start * d);
+    mu.set(m, start * d);
+    logits.set(y, start);
   }
-  return out;
+  return { mu, logits };
+}
+
+/**
+ * Whether resampling favours the faces the model finds hard: the share of the sampling mass on
+ * the 10% of faces drawn most often (uniform sampling would give them 10%), and the mean P(face)
+ * of those faces against the rest. A DB-VAE whose latent space captured what is rare should put
+ * its weight on faces it is less sure of.
+ */
+export function resamplingFocus(
+  p: Float64Array,
+  logits: Float32Array,
+): { topShare: number; topP: number; restP: number } {
+  const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a]);
+  const k = Math.max(1, Math.round(order.length / 10));
+  const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+  let topShare = 0;
+  let topP = 0;
+  let restP = 0;
+  order.forEach((i, rank) => {
+    if (rank < k) {
+      topShare += p[i];
+      topP += sigmoid(logits[i]);
+    } else restP += sigmoid(logits[i]);
+  });
+  return { topShare, topP: topP / k, restP: restP / Math.max(1, order.length - k) };
 }
 
 export async function trainFaces(options: TrainFacesOptions): Promise<TrainFacesResult> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const data = await FaceDataset.open(options.facesFile);
   const batchSize = options.batchSize ?? 32;
-  const epochs = options.epochs ?? 2;
+  const epochs = options.epochs ?? 3;
   const pool = poolMask(data);
   const poolSize = pool.reduce((a, v) => a + v, 0);
   // An epoch is the course's N // batch over the training images; the mining pool only joins
@@ -127,6 +180,19 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
   const stepsPerEpoch = Math.max(1, Math.floor((data.size - poolSize) / batchSize));
   const steps = options.steps ?? epochs * stepsPerEpoch;
   const learningRate = options.learningRate ?? 5e-4;
+  const schedule = options.schedule ?? 'cosine';
+  const finalLearningRate = options.finalLearningRate ?? 0.05;
+  /**
+   * Step `step`'s learning rate. Decaying it to a small fraction lets the last few hundred steps
+   * settle into a minimum instead of jumping between the batches' (cheaper than averaging weights,
+   * and a pure function of the step, so a resumed run is the same run).
+   */
+  const learningRateAt = (step: number) =>
+    schedule === 'constant'
+      ? learningRate
+      : learningRate *
+        (finalLearningRate +
+          ((1 - finalLearningRate) * (1 + Math.cos((Math.PI * (step - 1)) / Math.max(1, steps - 1)))) / 2);
   const latentDim = options.latentDim ?? 100;
   const klWeight = options.klWeight ?? KL_WEIGHT;
   const resample = options.resample ?? true;
@@ -155,6 +221,7 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
     batchSize,
     optimizer: 'adam',
     learningRate,
+    schedule: schedule === 'cosine' ? { kind: 'cosine', finalFraction: finalLearningRate } : { kind: 'constant' },
     ...(options.model === 'dbvae' ? { latentDim, klWeight, resample } : {}),
     miningPool: poolSize,
     ...(mining
@@ -191,8 +258,9 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
 
   /** Runs synchronously (the Trainer asks for batches synchronously); pictures are written later. */
   const recomputeProbabilities = (epoch: number, step: number) => {
-    const mu = latentMeans(dbvae!, data);
+    const { mu, logits } = encodeFaces(dbvae!, data);
     const p = trainingSampleProbabilities(mu, data.faceCount, latentDim);
+    const focus = resamplingFocus(p, logits);
     pFaces = p;
     pEpoch = epoch;
     resamplingRounds++;
@@ -202,8 +270,18 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
       max = Math.max(max, v);
       min = Math.min(min, v);
     }
-    run.log({ step: step - 1, event: 'resampling', epoch: epoch + 1, pMax: max, pMin: min, ratio: max / min });
-    log(`epoch ${epoch + 1}: face sampling probabilities recomputed (max/min ratio ${(max / min).toFixed(1)})`);
+    run.log({
+      step: step - 1,
+      event: 'resampling',
+      epoch: epoch + 1,
+      pMax: max,
+      pMin: min,
+      ratio: max / min,
+      ...focus,
+    });
+    log(
+      `epoch ${epoch + 1}: face sampling probabilities recomputed (max/min ratio ${(max / min).toFixed(1)}; the 10% drawn most get ${(100 * focus.topShare).toFixed(1)}% of the draws, their mean P(face) ${focus.topP.toFixed(3)} against ${focus.restP.toFixed(3)} for the rest)`,
+    );
     const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a]);
     const most = imagesOf(order.slice(0, 8).map((i) => data.faceIndices[i]));
     const least = imagesOf(order.slice(-8).map((i) => data.faceIndices[i]));
@@ -258,6 +336,7 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
       return binaryCrossEntropyFromLogits(b.y, logits) as tf.Scalar;
     },
     data: (step, rng) => {
+      optimizer.learningRate = learningRateAt(step);
       const epoch = Math.floor((step - 1) / stepsPerEpoch);
       if (dbvae && resample && epoch !== pEpoch) recomputeProbabilities(epoch, step);
       // No round in the last stretch: its mined windows would never be trained on.
@@ -330,6 +409,23 @@ export async function trainFaces(options: TrainFacesOptions): Promise<TrainFaces
         faceAccuracy: faceP.filter((v) => v >= 0.5).length / Math.max(1, faceP.length),
         nonFaceAccuracy: nonFaceP.filter((v) => v < 0.5).length / Math.max(1, nonFaceP.length),
       };
+      if (await FaceDataset.hasSet(options.facesFile, 'validation_occluded')) {
+        const occ = await FaceDataset.open(options.facesFile, {
+          images: 'validation_occluded_images',
+          labels: 'validation_occluded_labels',
+        });
+        const xo = tf.tensor4d(occ.rgbFloats(Array.from({ length: occ.size }, (_, i) => i)), [occ.size, 64, 64, 3]);
+        const po = Array.from(faceProbabilities64(faceLogit, xo));
+        xo.dispose();
+        validation.occluded = {
+          faces: po.length,
+          recall: po.filter((v) => v >= 0.5).length / Math.max(1, po.length),
+          meanP: po.reduce((a, v) => a + v, 0) / Math.max(1, po.length),
+        };
+        log(
+          `validation faces wearing painted accessories: ${(100 * validation.occluded.recall).toFixed(1)}% of ${po.length} at P ≥ 0.5 (mean P ${validation.occluded.meanP.toFixed(3)})`,
+        );
+      }
       calibration = calibrateThreshold(faceP, nonFaceP, options.calibration);
       log(
         `validation (people never trained on): faces ${validation.faceAccuracy.toFixed(3)} of ${faceP.length} at P ≥ 0.5, non-faces ${validation.nonFaceAccuracy.toFixed(3)} of ${nonFaceP.length} below; detector threshold ${calibration.threshold.toPrecision(6)} (${calibration.rule}: recall ${calibration.recall.toFixed(3)}, false positives ${(100 * calibration.falsePositiveRate).toFixed(2)}% of windows)`,
