@@ -66,7 +66,8 @@ run)
 esac
 
 # --inner: the bundle's node is first on PATH and its entries are in $GPU_DIR.
-G=${GPU_DIR:-/tmp/gpu}
+# run.sh puts the unpacked bundle (node and the entries) first on PATH.
+G=${GPU_DIR:-$(dirname "$(command -v node)")}
 R=bench/results
 start=$SECONDS
 echo "node $(node --version) from $(command -v node); started $(date -u +%FT%TZ)"
