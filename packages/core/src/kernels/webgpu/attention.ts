@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { allocate, dispatch, f32, groups, pipelineFor, toTensor, webgpuBackend, words } from './runner.js';
+import { wgslBindings } from './wgsl.js';
 
 /**
  * Causal grouped-query attention with rotary embeddings as fused WebGPU kernels, for training: one
@@ -13,15 +14,25 @@ import { allocate, dispatch, f32, groups, pipelineFor, toTensor, webgpuBackend, 
  * compile-time constant (one pipeline per head size).
  */
 
-function common(d: number): string {
+const PARAMS = 'batch: u32, time: u32, heads: u32, kvHeads: u32, scale: f32';
+
+function common(d: number, params = PARAMS): string {
   return /* wgsl */ `
 const D: u32 = ${d}u;
 const H2: u32 = ${d / 2}u;
-struct Params { batch: u32, time: u32, heads: u32, kvHeads: u32, scale: f32 }
+struct Params { ${params} }
 `;
 }
 
-/** Rotated row `base` of `buf` at position `t` into `out` (times `mul`). */
+/** WGSL: this thread's query row (i, b, h), its key/value head g and its offset qb in q. */
+const QUERY_ROW = `let i = gid.x;
+  let b = gid.y / p.heads;
+  let h = gid.y % p.heads;
+  if (i >= p.time || b >= p.batch) { return; }
+  let g = h / (p.heads / p.kvHeads);
+  let qb = ((b * p.time + i) * p.heads + h) * D;`;
+
+/** Rotated row `base` of `buf` at position `pos` into `out` (times `mul`). */
 function rotate(buf: string, out: string, mul: string): string {
   return `for (var c = 0u; c < D; c++) {
       var r: f32;
@@ -30,41 +41,48 @@ function rotate(buf: string, out: string, mul: string): string {
     }`;
 }
 
-/** The transpose of the rotation, applied to gradient `g` at position `pos`, written to `dst` row `base`. */
-function unrotate(g: string, dst: string): string {
-  return `for (var c = 0u; c < D; c++) {
-    var r: f32;
-    if (c < H2) { r = ${g}[c + H2] * sn[pos * D + c + H2]; } else { r = -${g}[c - H2] * sn[pos * D + c - H2]; }
-    ${dst}[base + c] = ${g}[c] * cs[pos * D + c] + r;
+/** {@link rotate} of the row at offset `base`, position `pos`, in a block of its own. */
+function rotateRow(base: string, pos: string, buf: string, out: string, mul: string): string {
+  return `{
+    let base = ${base};
+    let pos = ${pos};
+    ${rotate(buf, out, mul)}
   }`;
+}
+
+/** The transpose of the rotation, applied to gradient `g` at position `pos`, written to `dst` row `base`. */
+function unrotate(base: string, pos: string, g: string, dst: string): string {
+  return `{
+    let base = ${base};
+    let pos = ${pos};
+    for (var c = 0u; c < D; c++) {
+      var r: f32;
+      if (c < H2) { r = ${g}[c + H2] * sn[pos * D + c + H2]; } else { r = -${g}[c - H2] * sn[pos * D + c - H2]; }
+      ${dst}[base + c] = ${g}[c] * cs[pos * D + c] + r;
+    }
+  }`;
+}
+
+/** One key of an online softmax: score `s` folded into max m, sum l and `acc` += e·`value(c)`. */
+function onlineSoftmaxStep(value: string): string {
+  return `let mNew = max(m, s);
+    let corr = exp(m - mNew);
+    let e = exp(s - mNew);
+    l = l * corr + e;
+    for (var c = 0u; c < D; c++) { acc[c] = acc[c] * corr + e * ${value}; }
+    m = mNew;`;
 }
 
 function forwardShader(d: number): string {
   return /* wgsl */ `${common(d)}
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> cs: array<f32>;
-@group(0) @binding(4) var<storage, read> sn: array<f32>;
-@group(0) @binding(5) var<storage, read_write> o: array<f32>;
-@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(7) var<uniform> p: Params;
+${wgslBindings(['q', 'k', 'v', 'cs', 'sn'], ['o', 'lse'])}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  let b = gid.y / p.heads;
-  let h = gid.y % p.heads;
-  if (i >= p.time || b >= p.batch) { return; }
-  let g = h / (p.heads / p.kvHeads);
-  let qb = ((b * p.time + i) * p.heads + h) * D;
+  ${QUERY_ROW}
   var qr: array<f32, ${d}>;
   var kr: array<f32, ${d}>;
   var acc: array<f32, ${d}>;
-  {
-    let base = qb;
-    let pos = i;
-    ${rotate('q', 'qr', 'p.scale')}
-  }
+  ${rotateRow('qb', 'i', 'q', 'qr', 'p.scale')}
   var m = -1e30;
   var l = 0.0;
   for (var j = 0u; j <= i; j++) {
@@ -73,12 +91,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${rotate('k', 'kr', '1.0')}
     var s = 0.0;
     for (var c = 0u; c < D; c++) { s += qr[c] * kr[c]; }
-    let mNew = max(m, s);
-    let corr = exp(m - mNew);
-    let e = exp(s - mNew);
-    l = l * corr + e;
-    for (var c = 0u; c < D; c++) { acc[c] = acc[c] * corr + e * v[base + c]; }
-    m = mNew;
+    ${onlineSoftmaxStep('v[base + c]')}
   }
   for (var c = 0u; c < D; c++) { o[qb + c] = acc[c] / l; }
   lse[(b * p.heads + h) * p.time + i] = m + log(l);
@@ -89,34 +102,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /** dQ per query row; also stores Δ_i = dO_i·O_i for the dK/dV pass. */
 function backwardQShader(d: number): string {
   return /* wgsl */ `${common(d)}
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> cs: array<f32>;
-@group(0) @binding(4) var<storage, read> sn: array<f32>;
-@group(0) @binding(5) var<storage, read> o: array<f32>;
-@group(0) @binding(6) var<storage, read> lse: array<f32>;
-@group(0) @binding(7) var<storage, read> dO: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dq: array<f32>;
-@group(0) @binding(9) var<storage, read_write> delta: array<f32>;
-@group(0) @binding(10) var<uniform> p: Params;
+${wgslBindings(['q', 'k', 'v', 'cs', 'sn', 'o', 'lse', 'dO'], ['dq', 'delta'])}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  let b = gid.y / p.heads;
-  let h = gid.y % p.heads;
-  if (i >= p.time || b >= p.batch) { return; }
-  let g = h / (p.heads / p.kvHeads);
-  let qb = ((b * p.time + i) * p.heads + h) * D;
+  ${QUERY_ROW}
   let row = (b * p.heads + h) * p.time + i;
   var qr: array<f32, ${d}>;
   var kr: array<f32, ${d}>;
   var acc: array<f32, ${d}>;
-  {
-    let base = qb;
-    let pos = i;
-    ${rotate('q', 'qr', 'p.scale')}
-  }
+  ${rotateRow('qb', 'i', 'q', 'qr', 'p.scale')}
   var di = 0.0;
   for (var c = 0u; c < D; c++) { di += dO[qb + c] * o[qb + c]; }
   delta[row] = di;
@@ -131,11 +125,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ds = exp(s - L) * (dp - di);
     for (var c = 0u; c < D; c++) { acc[c] += ds * kr[c] * p.scale; }
   }
-  {
-    let base = qb;
-    let pos = i;
-    ${unrotate('acc', 'dq')}
-  }
+  ${unrotate('qb', 'i', 'acc', 'dq')}
 }
 `;
 }
@@ -143,17 +133,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /** dK and dV per key row, over every query row at or after it of every head in its group. */
 function backwardKVShader(d: number): string {
   return /* wgsl */ `${common(d)}
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> cs: array<f32>;
-@group(0) @binding(4) var<storage, read> sn: array<f32>;
-@group(0) @binding(5) var<storage, read> lse: array<f32>;
-@group(0) @binding(6) var<storage, read> delta: array<f32>;
-@group(0) @binding(7) var<storage, read> dO: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(9) var<storage, read_write> dv: array<f32>;
-@group(0) @binding(10) var<uniform> p: Params;
+${wgslBindings(['q', 'k', 'v', 'cs', 'sn', 'lse', 'delta', 'dO'], ['dk', 'dv'])}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
@@ -166,11 +146,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var kr: array<f32, ${d}>;
   var dkr: array<f32, ${d}>;
   var dvr: array<f32, ${d}>;
-  {
-    let base = kb;
-    let pos = j;
-    ${rotate('k', 'kr', '1.0')}
-  }
+  ${rotateRow('kb', 'j', 'k', 'kr', '1.0')}
   for (var r = 0u; r < rep; r++) {
     let h = g * rep + r;
     for (var i = j; i < p.time; i++) {
@@ -187,11 +163,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   for (var c = 0u; c < D; c++) { dv[kb + c] = dvr[c]; }
-  {
-    let base = kb;
-    let pos = j;
-    ${unrotate('dkr', 'dk')}
-  }
+  ${unrotate('kb', 'j', 'dkr', 'dk')}
 }
 `;
 }
@@ -256,32 +228,14 @@ export function causalAttentionWebGPU(
 
 /** Decoding with a KV cache: queries at positions start..start+T−1 against S cached (rotated) keys. */
 function cachedShader(d: number): string {
-  return /* wgsl */ `
-const D: u32 = ${d}u;
-const H2: u32 = ${d / 2}u;
-struct Params { batch: u32, time: u32, heads: u32, kvHeads: u32, scale: f32, keys: u32, start: u32 }
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> kc: array<f32>;
-@group(0) @binding(2) var<storage, read> vc: array<f32>;
-@group(0) @binding(3) var<storage, read> cs: array<f32>;
-@group(0) @binding(4) var<storage, read> sn: array<f32>;
-@group(0) @binding(5) var<storage, read_write> o: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+  return /* wgsl */ `${common(d, `${PARAMS}, keys: u32, start: u32`)}
+${wgslBindings(['q', 'kc', 'vc', 'cs', 'sn'], ['o'])}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  let b = gid.y / p.heads;
-  let h = gid.y % p.heads;
-  if (i >= p.time || b >= p.batch) { return; }
-  let g = h / (p.heads / p.kvHeads);
-  let qb = ((b * p.time + i) * p.heads + h) * D;
+  ${QUERY_ROW}
   var qr: array<f32, ${d}>;
   var acc: array<f32, ${d}>;
-  {
-    let base = qb;
-    let pos = i;
-    ${rotate('q', 'qr', 'p.scale')}
-  }
+  ${rotateRow('qb', 'i', 'q', 'qr', 'p.scale')}
   var m = -1e30;
   var l = 0.0;
   let last = min(p.start + i, p.keys - 1u);
@@ -289,12 +243,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let kb = ((b * p.kvHeads + g) * p.keys + j) * D;
     var s = 0.0;
     for (var c = 0u; c < D; c++) { s += qr[c] * kc[kb + c]; }
-    let mNew = max(m, s);
-    let corr = exp(m - mNew);
-    let e = exp(s - mNew);
-    l = l * corr + e;
-    for (var c = 0u; c < D; c++) { acc[c] = acc[c] * corr + e * vc[kb + c]; }
-    m = mNew;
+    ${onlineSoftmaxStep('vc[kb + c]')}
   }
   for (var c = 0u; c < D; c++) { o[qb + c] = acc[c] / l; }
 }

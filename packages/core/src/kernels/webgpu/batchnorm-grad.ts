@@ -4,12 +4,13 @@ import {
   dispatch,
   f32,
   fusedWebGPUFits,
-  groups,
+  grid,
   pipelineFor,
   toTensor,
   webgpuBackend,
   words,
 } from './runner.js';
+import { WGSL_ELEMENTWISE_MAIN, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
  * The gradient of tfjs' FusedBatchNorm (what tf.layers.batchNormalization and tf.batchNorm run) as
@@ -23,16 +24,7 @@ import {
 
 const REDUCE = /* wgsl */ `
 struct Params { rows: u32, channels: u32, eps: f32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> variance: array<f32>;
-@group(0) @binding(4) var<storage, read> scale: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dmean: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dvar: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dscale: array<f32>;
-@group(0) @binding(8) var<storage, read_write> doffset: array<f32>;
-@group(0) @binding(9) var<uniform> p: Params;
+${wgslBindings(['dy', 'x', 'mean', 'variance', 'scale'], ['dmean', 'dvar', 'dscale', 'doffset'])}
 var<workgroup> s1: array<f32, 256>;
 var<workgroup> s2: array<f32, 256>;
 @compute @workgroup_size(256)
@@ -48,13 +40,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       b += g * (x[i * p.channels + c] - m);
     }
   }
-  s1[lid] = a;
-  s2[lid] = b;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (lid < k) { s1[lid] += s1[lid + k]; s2[lid] += s2[lid + k]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(256, [
+    { shared: 's1', value: 'a' },
+    { shared: 's2', value: 'b' },
+  ])}
   if (lid != 0u || c >= p.channels) { return; }
   let r = inverseSqrt(variance[c] + p.eps);
   let sc = scale[c];
@@ -67,16 +56,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 const DX = /* wgsl */ `
 struct Params { n: u32, channels: u32, eps: f32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> variance: array<f32>;
-@group(0) @binding(2) var<storage, read> scale: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= p.n) { return; }
+${wgslBindings(['dy', 'variance', 'scale'], ['dx'])}
+${WGSL_ELEMENTWISE_MAIN}
   let c = i % p.channels;
   dx[i] = dy[i] * scale[c] * inverseSqrt(variance[c] + p.eps);
 }
@@ -102,13 +83,11 @@ function fusedGradients(dy: tf.Tensor, saved: tf.Tensor[], eps: number): Grads |
     workgroups: [channels],
   });
   const dx = allocate(backend, x.shape);
-  const total = groups(x.size, 256);
-  const gx = Math.min(total, 65535);
   dispatch(backend, {
     pipeline: pipelineFor(backend, 'introdl-batchnorm-grad-dx', () => DX),
     buffers: [dy, variance, scale, dx],
     uniforms: words(x.size, channels, f32(eps)),
-    workgroups: [gx, Math.ceil(total / gx)],
+    workgroups: grid(x.size),
   });
   const [dmean, dvar, dscale, doffset] = outs.map((o) => toTensor(o));
   const dxTensor = toTensor(dx);

@@ -8,9 +8,9 @@ import {
   pipelineFor,
   registerWebGPUKernel,
   toTensor,
-  WGSL_FLAT_INDEX,
   words,
 } from './runner.js';
+import { WGSL_ELEMENTWISE_MAIN, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
  * Batch normalisation while training (statistics of the batch, over every axis but the last) in
@@ -27,14 +27,7 @@ import {
 
 const STATS = /* wgsl */ `
 struct Params { rows: u32, channels: u32, eps: f32, decay: f32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> movingMean: array<f32>;
-@group(0) @binding(2) var<storage, read> movingVar: array<f32>;
-@group(0) @binding(3) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(4) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(5) var<storage, read_write> newMean: array<f32>;
-@group(0) @binding(6) var<storage, read_write> newVar: array<f32>;
-@group(0) @binding(7) var<uniform> p: Params;
+${wgslBindings(['x', 'movingMean', 'movingVar'], ['mean', 'rstd', 'newMean', 'newVar'])}
 var<workgroup> s: array<f32, 256>;
 var<workgroup> shared_mean: f32;
 @compute @workgroup_size(256)
@@ -43,23 +36,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n = f32(p.rows);
   var a = 0.0;
   for (var i = lid; i < p.rows; i += 256u) { a += x[i * p.channels + c]; }
-  s[lid] = a;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h >>= 1u) {
-    if (lid < h) { s[lid] += s[lid + h]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(256, [{ shared: 's', value: 'a' }])}
   if (lid == 0u) { shared_mean = s[0] / n; }
   workgroupBarrier();
   let m = shared_mean;
   var b = 0.0;
   for (var i = lid; i < p.rows; i += 256u) { let d = x[i * p.channels + c] - m; b += d * d; }
-  s[lid] = b;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h >>= 1u) {
-    if (lid < h) { s[lid] += s[lid + h]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(256, [{ shared: 's', value: 'b' }])}
   let v = s[0] / n;
   if (lid == 0u) {
     mean[c] = m;
@@ -72,18 +55,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 const NORMALIZE = /* wgsl */ `
 struct Params { n: u32, channels: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> mean: array<f32>;
-@group(0) @binding(2) var<storage, read> rstd: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_FLAT_INDEX};
-  if (i >= p.n) { return; }
+${wgslBindings(['x', 'mean', 'rstd', 'gamma', 'beta'], ['y'])}
+${WGSL_ELEMENTWISE_MAIN}
   let c = i % p.channels;
   y[i] = (x[i] - mean[c]) * rstd[c] * gamma[c] + beta[c];
 }
@@ -91,13 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 const GRAD_REDUCE = /* wgsl */ `
 struct Params { rows: u32, channels: u32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+${wgslBindings(['dy', 'x', 'mean', 'rstd'], ['dgamma', 'dbeta'])}
 var<workgroup> s1: array<f32, 256>;
 var<workgroup> s2: array<f32, 256>;
 @compute @workgroup_size(256)
@@ -111,13 +78,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     a += g;
     b += g * (x[i * p.channels + c] - m);
   }
-  s1[lid] = a;
-  s2[lid] = b;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h >>= 1u) {
-    if (lid < h) { s1[lid] += s1[lid + h]; s2[lid] += s2[lid + h]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(256, [
+    { shared: 's1', value: 'a' },
+    { shared: 's2', value: 'b' },
+  ])}
   if (lid == 0u) {
     dbeta[c] = s1[0];
     dgamma[c] = s2[0] * rstd[c];
@@ -127,20 +91,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 const GRAD_DX = /* wgsl */ `
 struct Params { n: u32, channels: u32, invRows: f32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> dgamma: array<f32>;
-@group(0) @binding(6) var<storage, read> dbeta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(8) var<uniform> p: Params;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_FLAT_INDEX};
-  if (i >= p.n) { return; }
+${wgslBindings(['dy', 'x', 'mean', 'rstd', 'gamma', 'dgamma', 'dbeta'], ['dx'])}
+${WGSL_ELEMENTWISE_MAIN}
   let c = i % p.channels;
   let r = rstd[c];
   let xhat = (x[i] - mean[c]) * r;

@@ -7,9 +7,9 @@ import {
   pipelineFor,
   registerWebGPUKernel,
   toTensor,
-  WGSL_FLAT_INDEX,
   words,
 } from './runner.js';
+import { WGSL_ELEMENTWISE_MAIN, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
  * Binary cross-entropy from logits, averaged over every element, in one dispatch each way (the
@@ -19,10 +19,7 @@ import {
 
 const FORWARD = /* wgsl */ `
 struct Params { n: u32 }
-@group(0) @binding(0) var<storage, read> z: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${wgslBindings(['z', 'y'], ['loss'])}
 var<workgroup> s: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -31,28 +28,15 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let v = z[i];
     a += max(v, 0.0) - v * y[i] + log(1.0 + exp(-abs(v)));
   }
-  s[lid] = a;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h >>= 1u) {
-    if (lid < h) { s[lid] += s[lid + h]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(256, [{ shared: 's', value: 'a' }])}
   if (lid == 0u) { loss[0] = s[0] / f32(p.n); }
 }
 `;
 
 const BACKWARD = /* wgsl */ `
 struct Params { n: u32 }
-@group(0) @binding(0) var<storage, read> z: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> dl: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dz: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_FLAT_INDEX};
-  if (i >= p.n) { return; }
+${wgslBindings(['z', 'y', 'dl'], ['dz'])}
+${WGSL_ELEMENTWISE_MAIN}
   dz[i] = (1.0 / (1.0 + exp(-z[i])) - y[i]) * dl[0] / f32(p.n);
 }
 `;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { allocate, dispatch, fusedWebGPUFits, pipelineFor, registerWebGPUKernel, toTensor, words } from './runner.js';
+import { wgslWorkgroupReduce } from './wgsl.js';
 
 /**
  * Convolution and dense products with bias and ReLU (or none) as one dispatch forward and three
@@ -38,12 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${relu ? 'if (y[k] <= 0.0) { g = 0.0; }\n    dym[k] = g;' : ''}
     a += g;
   }
-  s[lid] = a;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h >>= 1u) {
-    if (lid < h) { s[lid] += s[lid + h]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(256, [{ shared: 's', value: 'a' }])}
   if (lid == 0u) { dbias[c] = s[0]; }
 }
 `;

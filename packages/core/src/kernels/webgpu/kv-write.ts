@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import { dispatch, grid, pipelineFor, WGSL_FLAT_INDEX, webgpuBackend, words } from './runner.js';
+import { dispatch, grid, pipelineFor, webgpuBackend, words } from './runner.js';
+import { WGSL_ELEMENTWISE_MAIN, wgslBindings } from './wgsl.js';
 
 /**
  * Decoding's cache update in one WebGPU dispatch: the new keys rotated (RoPE, rotate-half) and the
@@ -10,18 +11,8 @@ import { dispatch, grid, pipelineFor, WGSL_FLAT_INDEX, webgpuBackend, words } fr
 
 const SHADER = /* wgsl */ `
 struct Params { batch: u32, time: u32, kvHeads: u32, d: u32, capacity: u32, start: u32, n: u32 }
-@group(0) @binding(0) var<storage, read> k: array<f32>;
-@group(0) @binding(1) var<storage, read> v: array<f32>;
-@group(0) @binding(2) var<storage, read> cs: array<f32>;
-@group(0) @binding(3) var<storage, read> sn: array<f32>;
-@group(0) @binding(4) var<storage, read_write> kc: array<f32>;
-@group(0) @binding(5) var<storage, read_write> vc: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_FLAT_INDEX};
-  if (i >= p.n) { return; }
+${wgslBindings(['k', 'v', 'cs', 'sn'], ['kc', 'vc'])}
+${WGSL_ELEMENTWISE_MAIN}
   // i runs over k's layout [B, T, nkv, d].
   let c = i % p.d;
   let g = (i / p.d) % p.kvHeads;

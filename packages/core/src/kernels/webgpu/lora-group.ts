@@ -11,6 +11,7 @@ import {
   webgpuBackend,
   words,
 } from './runner.js';
+import { numbered, wgslBindings } from './wgsl.js';
 
 /**
  * Several LoRA projections of the same input, y_p = x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ (a layer's q, k and v,
@@ -39,28 +40,12 @@ function writer(name: string, n: number): string {
   return `fn write_${name}(p: u32, i: u32, v: f32) { switch p { ${cases} default: {} } }`;
 }
 
-/** Bindings from 0 in order: `[name, count, access]`; count 0 is one buffer named as is, else `<name>0…`. */
-function bindings(list: [string, number, 'read' | 'read_write'][]): string {
-  const lines: string[] = [];
-  let b = 0;
-  for (const [name, count, access] of list) {
-    const ids = count === 0 ? [name] : Array.from({ length: count }, (_, q) => `${name}${q}`);
-    for (const id of ids) lines.push(`@group(0) @binding(${b++}) var<storage, ${access}> ${id}: array<f32>;`);
-  }
-  lines.push(`@group(0) @binding(${b}) var<uniform> p: Params;`);
-  return lines.join('\n');
-}
-
 const PARAMS = 'struct Params { rows: u32, inF: u32, r: u32, n: u32, outs: vec4<u32>, scales: vec4<f32> }';
 
 /** downs[i, q·r + l] = Σ_k x[i, k]·A_q[l, k]. */
 function downShader(n: number): string {
   return /* wgsl */ `${PARAMS}
-${bindings([
-  ['x', 0, 'read'],
-  ['A', n, 'read'],
-  ['downs', 0, 'read_write'],
-])}
+${wgslBindings(['x', ...numbered('A', n)], ['downs'])}
 ${reader('A', n)}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -79,13 +64,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /** y_q[i, j] = Σ_k x[i, k]·W_q[j, k] + s_q·Σ_l downs[i, q·r + l]·B_q[j, l]. */
 function upShader(n: number): string {
   return /* wgsl */ `${PARAMS}
-${bindings([
-  ['x', 0, 'read'],
-  ['W', n, 'read'],
-  ['downs', 0, 'read'],
-  ['B', n, 'read'],
-  ['y', n, 'read_write'],
-])}
+${wgslBindings(['x', ...numbered('W', n), 'downs', ...numbered('B', n)], numbered('y', n))}
 ${reader('W', n)}
 ${reader('B', n)}
 ${writer('y', n)}
@@ -112,13 +91,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  */
 function ddownDbShader(n: number): string {
   return /* wgsl */ `${PARAMS}
-${bindings([
-  ['dy', n, 'read'],
-  ['B', n, 'read'],
-  ['downs', 0, 'read'],
-  ['ddowns', 0, 'read_write'],
-  ['dB', n, 'read_write'],
-])}
+${wgslBindings([...numbered('dy', n), ...numbered('B', n), 'downs'], ['ddowns', ...numbered('dB', n)])}
 ${reader('dy', n)}
 ${reader('B', n)}
 ${writer('dB', n)}
@@ -154,15 +127,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  */
 function dxDaShader(n: number): string {
   return /* wgsl */ `${PARAMS}
-${bindings([
-  ['dy', n, 'read'],
-  ['W', n, 'read'],
-  ['ddowns', 0, 'read'],
-  ['A', n, 'read'],
-  ['x', 0, 'read'],
-  ['dx', 0, 'read_write'],
-  ['dA', n, 'read_write'],
-])}
+${wgslBindings(
+  [...numbered('dy', n), ...numbered('W', n), 'ddowns', ...numbered('A', n), 'x'],
+  ['dx', ...numbered('dA', n)],
+)}
 ${reader('dy', n)}
 ${reader('W', n)}
 ${reader('A', n)}
@@ -220,7 +188,7 @@ interface GroupAttrs {
 
 function register(n: number): string {
   const name = `IntrodlLoraGroup${n}`;
-  const inputNames = (prefix: string) => Array.from({ length: n }, (_, q) => `${prefix}${q}`);
+  const inputNames = (prefix: string) => numbered(prefix, n);
   const paramsOf = (x: tf.TensorInfo, as: tf.TensorInfo[], ws: tf.TensorInfo[], scales: number[]) => {
     const [rows, inF] = x.shape;
     const r = as[0].shape[0];

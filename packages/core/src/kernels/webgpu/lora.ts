@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { allocate, dispatch, f32, groups, pipelineFor, toTensor, webgpuBackend, words } from './runner.js';
+import { wgslBindings } from './wgsl.js';
 
 /**
  * A LoRA projection y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ (W [out, in] frozen; A [r, in], B [out, r] trained) in
@@ -14,12 +15,7 @@ struct Params {
   m: u32, n: u32, k1: u32, k2: u32, alpha: f32, beta: f32, pI: u32, pK: u32,
   qK: u32, qJ: u32, rI: u32, rL: u32, sL: u32, sJ: u32,
 }
-@group(0) @binding(0) var<storage, read> P: array<f32>;
-@group(0) @binding(1) var<storage, read> Q: array<f32>;
-@group(0) @binding(2) var<storage, read> R: array<f32>;
-@group(0) @binding(3) var<storage, read> S: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+${wgslBindings(['P', 'Q', 'R', 'S'], ['C'])}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;

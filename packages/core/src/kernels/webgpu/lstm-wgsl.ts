@@ -1,4 +1,4 @@
-import { WGSL_MATH } from './runner.js';
+import { WGSL_MATH, wgslBindings } from './wgsl.js';
 
 /** The batch rows one workgroup covers. */
 export const LSTM_ROWS = 8;
@@ -6,6 +6,26 @@ export const LSTM_ROWS = 8;
 /** WGSL lines for each of the workgroup's batch rows, unrolled (an array indexed at run time could spill). */
 function rows(line: (r: number) => string): string {
   return Array.from({ length: LSTM_ROWS }, (_, r) => line(r)).join('\n  ');
+}
+
+/** WGSL: this thread's unit j, its workgroup's first batch row b0 and row count, u, t and 4u. */
+const BLOCK = `let j = wid.x * 8u + lid.x;
+  let b0 = wid.y * 8u;
+  let rows = min(8u, p.batch - b0);
+  let u = p.units;
+  let t = p.t;
+  let u4 = 4u * u;`;
+
+/**
+ * WGSL: each batch row's 32 partial sums acc<r> (one per slice lid.y) added into `total` by thread
+ * (x, y = row), row by row through workgroup memory (two halves, so one barrier per row).
+ */
+function sumSlicesInto(total: string): string {
+  return rows(
+    (r) => `part[${(r % 2) * 256}u + lid.y * 8u + lid.x] = acc${r};
+  workgroupBarrier();
+  if (lid.y == ${r}u) { for (var s = 0u; s < 32u; s++) { ${total} += part[${(r % 2) * 256}u + s * 8u + lid.x]; } }`,
+  );
 }
 
 /**
@@ -28,15 +48,7 @@ function rows(line: (r: number) => string): string {
 /** Forward step t: z = xp[:, t] + h_{t−1}·U, the gates, c_t and h_t. */
 export const LSTM_FORWARD_WGSL = /* wgsl */ `
 struct Params { batch: u32, time: u32, units: u32, t: u32 }
-@group(0) @binding(0) var<storage, read> xp: array<f32>;
-@group(0) @binding(1) var<storage, read> rk: array<f32>;
-@group(0) @binding(2) var<storage, read> h0: array<f32>;
-@group(0) @binding(3) var<storage, read> c0: array<f32>;
-@group(0) @binding(4) var<storage, read_write> packed: array<f32>;
-@group(0) @binding(5) var<storage, read_write> gates: array<f32>;
-@group(0) @binding(6) var<storage, read_write> cs: array<f32>;
-@group(0) @binding(7) var<storage, read_write> hprev: array<f32>;
-@group(0) @binding(8) var<uniform> p: Params;
+${wgslBindings(['xp', 'rk', 'h0', 'c0'], ['packed', 'gates', 'cs', 'hprev'])}
 ${WGSL_MATH}
 var<workgroup> part: array<vec4<f32>, 512>;
 fn hAt(t: u32, i: u32) -> f32 {
@@ -45,12 +57,7 @@ fn hAt(t: u32, i: u32) -> f32 {
 }
 @compute @workgroup_size(8, 32)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let j = wid.x * 8u + lid.x;
-  let b0 = wid.y * 8u;
-  let rows = min(8u, p.batch - b0);
-  let u = p.units;
-  let t = p.t;
-  let u4 = 4u * u;
+  ${BLOCK}
   let chunk = (u + 31u) / 32u;
   let k0 = lid.y * chunk;
   let k1 = min(k0 + chunk, u);
@@ -68,11 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   // Row by row through workgroup memory (two halves, so one barrier per row): thread y = row sums it.
   var z = vec4<f32>(0.0);
-  ${rows(
-    (r) => `part[${(r % 2) * 256}u + lid.y * 8u + lid.x] = acc${r};
-  workgroupBarrier();
-  if (lid.y == ${r}u) { for (var s = 0u; s < 32u; s++) { z += part[${(r % 2) * 256}u + s * 8u + lid.x]; } }`,
-  )}
+  ${sumSlicesInto('z')}
   let b = b0 + lid.y;
   if (j >= u || lid.y >= rows) { return; }
   let xrow = (b * p.time + t) * u4;
@@ -116,25 +119,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  */
 export const LSTM_BACKWARD_WGSL = /* wgsl */ `
 struct Params { batch: u32, time: u32, units: u32, t: u32, final_: u32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> rkT: array<f32>;
-@group(0) @binding(2) var<storage, read> gates: array<f32>;
-@group(0) @binding(3) var<storage, read> cs: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dz: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dc: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dh0: array<f32>;
-@group(0) @binding(7) var<uniform> p: Params;
+${wgslBindings(['dy', 'rkT', 'gates', 'cs'], ['dz', 'dc', 'dh0'])}
 ${WGSL_MATH}
 var<workgroup> part: array<f32, 512>;
 @compute @workgroup_size(8, 32)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   // As forward: 8 units × up to 8 batch rows per workgroup, the dot product over 4u in 32 slices.
-  let j = wid.x * 8u + lid.x;
-  let b0 = wid.y * 8u;
-  let rows = min(8u, p.batch - b0);
-  let u = p.units;
-  let t = p.t;
-  let u4 = 4u * u;
+  ${BLOCK}
   ${rows((r) => `var acc${r} = 0.0;`)}
   // dL/dh_t through the recurrence: Σ_k dz_{t+1}[b, k] · U[j, k] (rkT[k, j], coalesced over j).
   if (j < u && (p.final_ == 1u || t + 1u < p.time)) {
@@ -151,11 +142,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
   }
   var dhn = 0.0;
-  ${rows(
-    (r) => `part[${(r % 2) * 256}u + lid.y * 8u + lid.x] = acc${r};
-  workgroupBarrier();
-  if (lid.y == ${r}u) { for (var s = 0u; s < 32u; s++) { dhn += part[${(r % 2) * 256}u + s * 8u + lid.x]; } }`,
-  )}
+  ${sumSlicesInto('dhn')}
   let b = b0 + lid.y;
   if (j >= u || lid.y >= rows) { return; }
   if (p.final_ == 1u) {

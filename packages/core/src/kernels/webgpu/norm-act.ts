@@ -8,10 +8,10 @@ import {
   pipelineFor,
   registerWebGPUKernel,
   toTensor,
-  WGSL_MATH,
   webgpuBackend,
   words,
 } from './runner.js';
+import { WGSL_ELEMENTWISE_MAIN, WGSL_GRID_BUILTINS, WGSL_MATH, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
  * RMSNorm and SwiGLU as fused WebGPU kernels with hand-written gradients (the transformer's
@@ -24,15 +24,10 @@ import {
 
 const RMSNORM_FORWARD = /* wgsl */ `
 struct Params { rows: u32, width: u32, eps: f32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+${wgslBindings(['x', 'w'], ['y', 'rstd'])}
 var<workgroup> partial: array<f32, 64>;
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+fn main(${WGSL_GRID_BUILTINS}) {
   let row = wid.y * nwg.x + wid.x;
   let live = row < p.rows;
   let base = row * p.width;
@@ -40,12 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (live) {
     for (var j = lid; j < p.width; j += 64u) { let v = x[base + j]; s += v * v; }
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (lid < k) { partial[lid] += partial[lid + k]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(64, [{ shared: 'partial', value: 's' }])}
   if (!live) { return; }
   let r = inverseSqrt(partial[0] / f32(p.width) + p.eps);
   if (lid == 0u) { rstd[row] = r; }
@@ -56,16 +46,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /** dx = r·w·dy − x·r³/H · Σ_j dy_j·w_j·x_j, per row. */
 const RMSNORM_BACKWARD_DX = /* wgsl */ `
 struct Params { rows: u32, width: u32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+${wgslBindings(['dy', 'x', 'w', 'rstd'], ['dx'])}
 var<workgroup> partial: array<f32, 64>;
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+fn main(${WGSL_GRID_BUILTINS}) {
   let row = wid.y * nwg.x + wid.x;
   let live = row < p.rows;
   let base = row * p.width;
@@ -73,12 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (live) {
     for (var j = lid; j < p.width; j += 64u) { s += dy[base + j] * w[j] * x[base + j]; }
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (lid < k) { partial[lid] += partial[lid + k]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(64, [{ shared: 'partial', value: 's' }])}
   if (!live) { return; }
   let r = rstd[row];
   let c = partial[0] * r * r * r / f32(p.width);
@@ -91,11 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /** dw_j = Σ_rows dy·x·r: one thread per column. */
 const RMSNORM_BACKWARD_DW = /* wgsl */ `
 struct Params { rows: u32, width: u32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> rstd: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+${wgslBindings(['dy', 'x', 'rstd'], ['dw'])}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
@@ -108,16 +83,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 const SWIGLU_FORWARD = /* wgsl */ `
 struct Params { n: u32 }
-@group(0) @binding(0) var<storage, read> gate: array<f32>;
-@group(0) @binding(1) var<storage, read> up: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${wgslBindings(['gate', 'up'], ['y'])}
 ${WGSL_MATH}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_ELEMENTWISE_MAIN}
   let g = gate[i];
   y[i] = g * sigmoid_(g) * up[i];
 }
@@ -125,18 +93,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 const SWIGLU_BACKWARD = /* wgsl */ `
 struct Params { n: u32 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> gate: array<f32>;
-@group(0) @binding(2) var<storage, read> up: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dgate: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dup: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+${wgslBindings(['dy', 'gate', 'up'], ['dgate', 'dup'])}
 ${WGSL_MATH}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_ELEMENTWISE_MAIN}
   let g = gate[i];
   let s = sigmoid_(g);
   let d = dy[i];

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { dispatch, f32, maxStorageBuffers, pipelineFor, webgpuBackend, words } from './runner.js';
+import { dispatch, f32, grid, maxStorageBuffers, pipelineFor, webgpuBackend, words } from './runner.js';
+import { WGSL_FLAT_INDEX, WGSL_GRID_BUILTINS } from './wgsl.js';
 
 export { fusedWebGPUActive as fusedOptimizerActive } from './runner.js';
 
@@ -87,9 +88,8 @@ struct Params { lr: f32, beta1: f32, beta2: f32, eps: f32, decay: f32, c1: f32, 
 ${decls.join('\n')}
 @group(0) @binding(${per * count}) var<uniform> p: Params;
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let index = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(${WGSL_GRID_BUILTINS}) {
+  let index = ${WGSL_FLAT_INDEX};
   if (index >= p.total) { return; }
   ${branches.join(' ')}
 }
@@ -135,13 +135,11 @@ export function fusedOptimizerUpdate(params: FusedParam[], step: AdamStep | Lion
         ? [step.lr, step.beta1, step.beta2, step.epsilon, step.decay, step.correction1, step.correction2]
         : [step.lr, step.beta1, step.beta2, 0, step.decay, 1, 1];
     const uniforms = words(...hyper.map(f32), total, ...offsets.flatMap((o) => [o, 0, 0, 0]));
-    const groupsNeeded = Math.ceil(total / 256);
-    const x = Math.min(groupsNeeded, 65535);
     dispatch(backend, {
       pipeline,
       buffers: group.flatMap((p) => [p.w, p.g, ...p.slots]),
       uniforms,
-      workgroups: [x, Math.ceil(groupsNeeded / x)],
+      workgroups: grid(total),
     });
   }
 }

@@ -284,9 +284,6 @@ export function grid(n: number, size = 256): [number, number] {
   return [x, Math.ceil(total / x)];
 }
 
-/** WGSL: the flat index of this thread in a {@link grid} of 256-thread workgroups (`wid`, `nwg`, `lid` in scope). */
-export const WGSL_FLAT_INDEX = '(wid.y * nwg.x + wid.x) * 256u + lid';
-
 /**
  * Registers a kernel for the webgpu backend and its gradient (once per name). A registered kernel,
  * unlike tf.customGrad, lets tfjs ask only for the gradients it needs (not the data's).
@@ -296,14 +293,3 @@ export function registerWebGPUKernel(kernel: Omit<tf.KernelConfig, 'backendName'
   tf.registerKernel({ ...kernel, backendName: 'webgpu' });
   tf.registerGradient(gradient);
 }
-
-/** WGSL helpers shared by the kernels: overflow-safe tanh and sigmoid. */
-export const WGSL_MATH = /* wgsl */ `
-fn tanh_(x: f32) -> f32 {
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}
-fn sigmoid_(x: f32) -> f32 {
-  return 1.0 / (1.0 + exp(-x));
-}
-`;

@@ -7,9 +7,9 @@ import {
   pipelineFor,
   registerWebGPUKernel,
   toTensor,
-  WGSL_FLAT_INDEX,
   words,
 } from './runner.js';
+import { WGSL_ELEMENTWISE_MAIN, WGSL_GRID_BUILTINS, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
  * Softmax cross-entropy with integer labels, averaged over positions, in two WebGPU dispatches
@@ -23,37 +23,22 @@ import {
 
 const ROWS = /* wgsl */ `
 struct Params { rows: u32, classes: u32 }
-@group(0) @binding(0) var<storage, read> z: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
-@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rowLoss: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+${wgslBindings(['z', 'labels: array<i32>'], ['lse', 'rowLoss'])}
 // Two arrays: every thread reads the max while others already write their sums.
 var<workgroup> s: array<f32, 64>;
 var<workgroup> t: array<f32, 64>;
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+fn main(${WGSL_GRID_BUILTINS}) {
   let row = wid.y * nwg.x + wid.x;
   let live = row < p.rows;
   let base = row * p.classes;
   var m = -3.0e38;
   if (live) { for (var c = lid; c < p.classes; c += 64u) { m = max(m, z[base + c]); } }
-  s[lid] = m;
-  workgroupBarrier();
-  for (var h = 32u; h > 0u; h >>= 1u) {
-    if (lid < h) { s[lid] = max(s[lid], s[lid + h]); }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(64, [{ shared: 's', value: 'm', op: 'max' }])}
   let mx = s[0];
   var e = 0.0;
   if (live) { for (var c = lid; c < p.classes; c += 64u) { e += exp(z[base + c] - mx); } }
-  t[lid] = e;
-  workgroupBarrier();
-  for (var h = 32u; h > 0u; h >>= 1u) {
-    if (lid < h) { t[lid] += t[lid + h]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(64, [{ shared: 't', value: 'e' }])}
   if (!live || lid != 0u) { return; }
   let l = mx + log(t[0]);
   lse[row] = l;
@@ -66,37 +51,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 const MEAN = /* wgsl */ `
 struct Params { rows: u32 }
-@group(0) @binding(0) var<storage, read> rowLoss: array<f32>;
-@group(0) @binding(1) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${wgslBindings(['rowLoss'], ['loss'])}
 var<workgroup> s: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var a = 0.0;
   for (var i = lid; i < p.rows; i += 256u) { a += rowLoss[i]; }
-  s[lid] = a;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h >>= 1u) {
-    if (lid < h) { s[lid] += s[lid + h]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupReduce(256, [{ shared: 's', value: 'a' }])}
   if (lid == 0u) { loss[0] = s[0] / f32(p.rows); }
 }
 `;
 
 const BACKWARD = /* wgsl */ `
 struct Params { n: u32, classes: u32 }
-@group(0) @binding(0) var<storage, read> z: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
-@group(0) @binding(2) var<storage, read> lse: array<f32>;
-@group(0) @binding(3) var<storage, read> dl: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dz: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_FLAT_INDEX};
-  if (i >= p.n) { return; }
+${wgslBindings(['z', 'labels: array<i32>', 'lse', 'dl'], ['dz'])}
+${WGSL_ELEMENTWISE_MAIN}
   let row = i / p.classes;
   let c = i % p.classes;
   let label = labels[row];
