@@ -51,23 +51,36 @@ function internals(backend: WebGPUBackend): BackendInternals {
   return backend as unknown as BackendInternals;
 }
 
+/** `device`'s map in a per-device cache, created empty on first use. */
+function cacheOf<T>(caches: WeakMap<GPUDevice, Map<string, T>>, device: GPUDevice): Map<string, T> {
+  let cache = caches.get(device);
+  if (!cache) {
+    cache = new Map();
+    caches.set(device, cache);
+  }
+  return cache;
+}
+
+/** The value for `key` in `device`'s cache, made by `make()` the first time. */
+function cached<T>(caches: WeakMap<GPUDevice, Map<string, T>>, device: GPUDevice, key: string, make: () => T): T {
+  const cache = cacheOf(caches, device);
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
 /** The compiled pipeline for `key`, compiling `code()` (WGSL with entry point `main`) once per device. */
 export function pipelineFor(backend: WebGPUBackend, key: string, code: () => string): GPUComputePipeline {
   const device = internals(backend).device;
-  let cache = pipelines.get(device);
-  if (!cache) {
-    cache = new Map();
-    pipelines.set(device, cache);
-  }
-  let pipeline = cache.get(key);
-  if (!pipeline) {
+  return cached(pipelines, device, key, () => {
     const module = device.createShaderModule({ code: code(), label: key });
-    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
-    cache.set(key, pipeline);
-  }
-  return pipeline;
+    return device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+  });
 }
 
 /** A float32 tensor of `shape` allocated on the GPU, contents undefined until a kernel writes it. */
@@ -109,11 +122,7 @@ const UNIFORM_CACHE = 512;
 const uniformCache = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
 
 function uniformBuffer(b: BackendInternals, data: ArrayBuffer, size: number): GPUBuffer {
-  let cache = uniformCache.get(b.device);
-  if (!cache) {
-    cache = new Map();
-    uniformCache.set(b.device, cache);
-  }
+  const cache = cacheOf(uniformCache, b.device);
   const key = `${size}:${new Uint32Array(data).join(',')}`;
   const hit = cache.get(key);
   if (hit) {
@@ -132,30 +141,50 @@ function uniformBuffer(b: BackendInternals, data: ArrayBuffer, size: number): GP
   return buffer;
 }
 
-/** Records one dispatch in the backend's command stream. */
-export function dispatch(backend: WebGPUBackend, d: Dispatch): void {
-  const b = internals(backend);
-  const entries: GPUBindGroupEntry[] = d.buffers.map((t, i) => {
+/** Bind group entries @binding(0..n−1) for tensors' GPU buffers, uploaded and held until the next submit. */
+function storageEntries(b: BackendInternals, buffers: tf.TensorInfo[]): GPUBindGroupEntry[] {
+  return buffers.map((t, i) => {
     b.uploadToGPU(t.dataId);
     b.commandQueueOwnedIds.add(t.dataId);
     return { binding: i, resource: { buffer: b.tensorMap.get(t.dataId).resource as GPUBuffer } };
   });
-  if (d.uniforms) {
-    const size = Math.ceil(d.uniforms.byteLength / 16) * 16;
-    entries.push({ binding: d.buffers.length, resource: { buffer: uniformBuffer(b, d.uniforms, size), size } });
-  }
-  const bindGroup = b.device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries });
+}
+
+/** The backend's current compute pass (begun if none is open), set to `pipeline`. */
+function computePass(b: BackendInternals, pipeline: GPUComputePipeline): GPUComputePassEncoder {
   b.ensureCommandEncoderReady();
   if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder.beginComputePass({});
-  const pass = b.computePassEncoder;
-  pass.setPipeline(d.pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+  b.computePassEncoder.setPipeline(pipeline);
+  return b.computePassEncoder;
+}
+
+/** Counts one command towards tfjs' submit batch, submitting when the batch is full (as tfjs' own kernels do). */
+function countCommand(b: BackendInternals): void {
   b.dispatchCountInPass++;
   if (b.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
     b.endComputePassEncoder();
     b.submitQueue();
   }
+}
+
+/** The workgroup counts of a dispatch, missing dimensions 1. */
+function workgroupCounts(w: [number, number?, number?]): [number, number, number] {
+  return [w[0], w[1] ?? 1, w[2] ?? 1];
+}
+
+/** Records one dispatch in the backend's command stream. */
+export function dispatch(backend: WebGPUBackend, d: Dispatch): void {
+  const b = internals(backend);
+  const entries = storageEntries(b, d.buffers);
+  if (d.uniforms) {
+    const size = Math.ceil(d.uniforms.byteLength / 16) * 16;
+    entries.push({ binding: d.buffers.length, resource: { buffer: uniformBuffer(b, d.uniforms, size), size } });
+  }
+  const bindGroup = b.device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries });
+  const pass = computePass(b, d.pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(...workgroupCounts(d.workgroups));
+  countCommand(b);
 }
 
 /**
@@ -174,13 +203,7 @@ const stepPipelines = new WeakMap<GPUDevice, Map<string, StepPipeline>>();
 /** The compiled {@link StepPipeline} for `key`, compiling `code()` once per device. */
 export function stepPipelineFor(backend: WebGPUBackend, key: string, code: () => string): StepPipeline {
   const device = internals(backend).device;
-  let cache = stepPipelines.get(device);
-  if (!cache) {
-    cache = new Map();
-    stepPipelines.set(device, cache);
-  }
-  let found = cache.get(key);
-  if (!found) {
+  return cached(stepPipelines, device, key, () => {
     const wgsl = code();
     const entries: GPUBindGroupLayoutEntry[] = [];
     for (const m of wgsl.matchAll(/@binding\((\d+)\)\s*var<(storage,\s*(read_write|read)|uniform)>/g)) {
@@ -197,10 +220,8 @@ export function stepPipelineFor(backend: WebGPUBackend, key: string, code: () =>
       compute: { module, entryPoint: 'main' },
       label: key,
     });
-    found = { pipeline, layout };
-    cache.set(key, found);
-  }
-  return found;
+    return { pipeline, layout };
+  });
 }
 
 /** A loop of dispatches of one pipeline over the same buffers, each step with its own uniforms. */
@@ -230,29 +251,18 @@ export function dispatchSteps(backend: WebGPUBackend, d: StepsDispatch): void {
     all.set(new Uint8Array(s), i * stride);
   });
   const uniform = uniformBuffer(b, all.buffer, all.byteLength);
-  const entries: GPUBindGroupEntry[] = d.buffers.map((t, i) => {
-    b.uploadToGPU(t.dataId);
-    b.commandQueueOwnedIds.add(t.dataId);
-    return { binding: i, resource: { buffer: b.tensorMap.get(t.dataId).resource as GPUBuffer } };
-  });
+  const entries = storageEntries(b, d.buffers);
   entries.push({ binding: d.buffers.length, resource: { buffer: uniform, offset: 0, size: blockSize } });
   const bindGroup = b.device.createBindGroup({ layout: d.pipeline.layout, entries });
-  b.ensureCommandEncoderReady();
-  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder.beginComputePass({});
-  const pass = b.computePassEncoder;
-  pass.setPipeline(d.pipeline.pipeline);
-  const [x, y, z] = [d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1];
+  const pass = computePass(b, d.pipeline.pipeline);
+  const [x, y, z] = workgroupCounts(d.workgroups);
   const offset = [0];
   for (let i = 0; i < d.steps.length; i++) {
     offset[0] = i * stride;
     pass.setBindGroup(0, bindGroup, offset);
     pass.dispatchWorkgroups(x, y, z);
   }
-  b.dispatchCountInPass++;
-  if (b.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
-    b.endComputePassEncoder();
-    b.submitQueue();
-  }
+  countCommand(b);
 }
 
 /** Packs uniform words: integers as u32, non-integers as f32 (mark floats with {@link f32}). */
