@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { allocate, dispatch, f32, groups, pipelineFor, toTensor, webgpuBackend, words } from './runner.js';
+import { f32, groups, launch, toTensor, webgpuBackend, words } from './runner.js';
 import { wgslBindings } from './wgsl.js';
 
 /**
@@ -187,11 +187,9 @@ export function causalAttentionWebGPU(
     const [qs, ks, vs] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     const save = args[3] as tf.GradSaveFunc;
     const backend = webgpuBackend();
-    const o = allocate(backend, qs.shape);
-    const lse = allocate(backend, [batch, heads, time]);
-    dispatch(backend, {
-      pipeline: pipelineFor(backend, `introdl-attention-forward-${d}`, () => forwardShader(d)),
-      buffers: [qs, ks, vs, cos, sin, o, lse],
+    const [o, lse] = launch(backend, `introdl-attention-forward-${d}`, () => forwardShader(d), {
+      inputs: [qs, ks, vs, cos, sin],
+      outputs: [qs.shape, [batch, heads, time]],
       uniforms: uniforms(),
       workgroups: [groups(time), batch * heads],
     });
@@ -202,19 +200,15 @@ export function causalAttentionWebGPU(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sv, sc, ss, so, sl] = saved;
         const be = webgpuBackend();
-        const dq = allocate(be, sq.shape);
-        const delta = allocate(be, [batch, heads, time]);
-        dispatch(be, {
-          pipeline: pipelineFor(be, `introdl-attention-backward-q-${d}`, () => backwardQShader(d)),
-          buffers: [sq, sk, sv, sc, ss, so, sl, dy, dq, delta],
+        const [dq, delta] = launch(be, `introdl-attention-backward-q-${d}`, () => backwardQShader(d), {
+          inputs: [sq, sk, sv, sc, ss, so, sl, dy],
+          outputs: [sq.shape, [batch, heads, time]],
           uniforms: uniforms(),
           workgroups: [groups(time), batch * heads],
         });
-        const dk = allocate(be, sk.shape);
-        const dv = allocate(be, sv.shape);
-        dispatch(be, {
-          pipeline: pipelineFor(be, `introdl-attention-backward-kv-${d}`, () => backwardKVShader(d)),
-          buffers: [sq, sk, sv, sc, ss, sl, delta, dy, dk, dv],
+        const [dk, dv] = launch(be, `introdl-attention-backward-kv-${d}`, () => backwardKVShader(d), {
+          inputs: [sq, sk, sv, sc, ss, sl, delta, dy],
+          outputs: [sk.shape, sv.shape],
           uniforms: uniforms(),
           workgroups: [groups(time), batch * kvHeads],
         });
@@ -267,10 +261,9 @@ export function cachedAttentionWebGPU(
   const [batch, time, heads, d] = q.shape;
   const [, kvHeads, keys] = kc.shape;
   const backend = webgpuBackend();
-  const o = allocate(backend, q.shape);
-  dispatch(backend, {
-    pipeline: pipelineFor(backend, `introdl-attention-cached-${d}`, () => cachedShader(d)),
-    buffers: [q, kc, vc, cos, sin, o],
+  const [o] = launch(backend, `introdl-attention-cached-${d}`, () => cachedShader(d), {
+    inputs: [q, kc, vc, cos, sin],
+    outputs: [q.shape],
     uniforms: words(batch, time, heads, kvHeads, f32(scale), keys, start),
     workgroups: [groups(time), batch * heads],
   });

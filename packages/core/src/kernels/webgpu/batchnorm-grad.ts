@@ -1,15 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  allocate,
-  dispatch,
-  f32,
-  fusedWebGPUFits,
-  grid,
-  pipelineFor,
-  toTensor,
-  webgpuBackend,
-  words,
-} from './runner.js';
+import { f32, fusedWebGPUFits, grid, launch, rowsOfLast, toTensor, webgpuBackend, words } from './runner.js';
 import { WGSL_ELEMENTWISE_MAIN, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
@@ -68,24 +58,21 @@ type Grads = Record<string, () => tf.Tensor>;
 /** The five gradients on webgpu, or undefined when this case is left to tfjs. */
 function fusedGradients(dy: tf.Tensor, saved: tf.Tensor[], eps: number): Grads | undefined {
   const [x, mean, variance, scale] = saved;
-  const channels = x.shape[x.shape.length - 1];
+  const [rows, channels] = rowsOfLast(x.shape);
   if (!fusedWebGPUFits(9) || !scale || mean.rank !== 1 || mean.size !== channels || x.dtype !== 'float32') {
     return undefined;
   }
   if (variance.size !== channels || scale.size !== channels) return undefined;
-  const rows = x.size / channels;
   const backend = webgpuBackend();
-  const outs = [0, 1, 2, 3].map(() => allocate(backend, [channels]));
-  dispatch(backend, {
-    pipeline: pipelineFor(backend, 'introdl-batchnorm-grad-reduce', () => REDUCE),
-    buffers: [dy, x, mean, variance, scale, ...outs],
+  const outs = launch(backend, 'introdl-batchnorm-grad-reduce', () => REDUCE, {
+    inputs: [dy, x, mean, variance, scale],
+    outputs: [[channels], [channels], [channels], [channels]],
     uniforms: words(rows, channels, f32(eps)),
     workgroups: [channels],
   });
-  const dx = allocate(backend, x.shape);
-  dispatch(backend, {
-    pipeline: pipelineFor(backend, 'introdl-batchnorm-grad-dx', () => DX),
-    buffers: [dy, variance, scale, dx],
+  const [dx] = launch(backend, 'introdl-batchnorm-grad-dx', () => DX, {
+    inputs: [dy, variance, scale],
+    outputs: [x.shape],
     uniforms: words(x.size, channels, f32(eps)),
     workgroups: grid(x.size),
   });

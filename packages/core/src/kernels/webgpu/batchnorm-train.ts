@@ -1,15 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  allocate,
-  dispatch,
-  f32,
-  fusedWebGPUFits,
-  grid,
-  pipelineFor,
-  registerWebGPUKernel,
-  toTensor,
-  words,
-} from './runner.js';
+import { f32, fusedWebGPUFits, grid, launch, registerWebGPUKernel, rowsOfLast, toTensor, words } from './runner.js';
 import { WGSL_ELEMENTWISE_MAIN, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
@@ -114,20 +104,18 @@ function register(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { x, scale, offset, movingMean, movingVariance } = inputs as Record<string, tf.TensorInfo>;
         const { epsilon, momentum } = attrs as unknown as Attrs;
-        const channels = x.shape[x.shape.length - 1];
-        const n = x.shape.reduce((a, b) => a * b, 1);
+        const [rows, channels] = rowsOfLast(x.shape);
+        const n = rows * channels;
         const be = backend as never;
-        const [mean, rstd, newMean, newVar] = [0, 1, 2, 3].map(() => allocate(be, [channels]));
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-batchnorm-train-stats', () => STATS),
-          buffers: [x, movingMean, movingVariance, mean, rstd, newMean, newVar],
-          uniforms: words(n / channels, channels, f32(epsilon), f32(1 - momentum)),
+        const [mean, rstd, newMean, newVar] = launch(be, 'introdl-batchnorm-train-stats', () => STATS, {
+          inputs: [x, movingMean, movingVariance],
+          outputs: [[channels], [channels], [channels], [channels]],
+          uniforms: words(rows, channels, f32(epsilon), f32(1 - momentum)),
           workgroups: [channels],
         });
-        const y = allocate(be, x.shape);
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-batchnorm-train-normalize', () => NORMALIZE),
-          buffers: [x, mean, rstd, scale, offset, y],
+        const [y] = launch(be, 'introdl-batchnorm-train-normalize', () => NORMALIZE, {
+          inputs: [x, mean, rstd, scale, offset],
+          outputs: [x.shape],
           uniforms: words(n, channels),
           workgroups: grid(n),
         });
@@ -141,14 +129,12 @@ function register(): void {
       gradFunc: (dys, saved) => {
         const [x, scale, mean, rstd] = saved;
         const dy = (dys as tf.Tensor[])[0];
-        const channels = x.shape[x.shape.length - 1];
-        const rows = x.size / channels;
+        const [rows, channels] = rowsOfLast(x.shape);
         const be = tf.backend() as never;
         // Here, not in the lazy functions: tfjs runs each of those in a tidy of its own.
-        const [dgammaInfo, dbetaInfo] = [0, 1].map(() => allocate(be, [channels]));
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-batchnorm-train-grad-reduce', () => GRAD_REDUCE),
-          buffers: [dy, x, mean, rstd, dgammaInfo, dbetaInfo],
+        const [dgammaInfo, dbetaInfo] = launch(be, 'introdl-batchnorm-train-grad-reduce', () => GRAD_REDUCE, {
+          inputs: [dy, x, mean, rstd],
+          outputs: [[channels], [channels]],
           uniforms: words(rows, channels),
           workgroups: [channels],
         });
@@ -156,10 +142,9 @@ function register(): void {
         const dbeta = toTensor(dbetaInfo);
         return {
           x: () => {
-            const dx = allocate(be, x.shape);
-            dispatch(be, {
-              pipeline: pipelineFor(be, 'introdl-batchnorm-train-grad-dx', () => GRAD_DX),
-              buffers: [dy, x, mean, rstd, scale, dgamma, dbeta, dx],
+            const [dx] = launch(be, 'introdl-batchnorm-train-grad-dx', () => GRAD_DX, {
+              inputs: [dy, x, mean, rstd, scale, dgamma, dbeta],
+              outputs: [x.shape],
               uniforms: words(x.size, channels, f32(1 / rows)),
               workgroups: grid(x.size),
             });

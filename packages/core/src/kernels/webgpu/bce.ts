@@ -1,14 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  allocate,
-  dispatch,
-  fusedWebGPUFits,
-  grid,
-  pipelineFor,
-  registerWebGPUKernel,
-  toTensor,
-  words,
-} from './runner.js';
+import { fusedWebGPUFits, grid, launch, registerWebGPUKernel, toTensor, words } from './runner.js';
 import { WGSL_ELEMENTWISE_MAIN, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
@@ -50,11 +41,10 @@ function register(): void {
       kernelFunc: ({ inputs, backend }) => {
         const { logits, labels } = inputs as Record<string, tf.TensorInfo>;
         const be = backend as never;
-        const loss = allocate(be, []);
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-bce-logits-mean', () => FORWARD),
-          buffers: [logits, labels, loss],
-          uniforms: words(logits.shape.reduce((a, b) => a * b, 1)),
+        const [loss] = launch(be, 'introdl-bce-logits-mean', () => FORWARD, {
+          inputs: [logits, labels],
+          outputs: [[]],
+          uniforms: words(tf.util.sizeFromShape(logits.shape)),
           workgroups: [1],
         });
         return loss;
@@ -68,10 +58,9 @@ function register(): void {
         return {
           logits: () => {
             const be = tf.backend() as never;
-            const dz = allocate(be, z.shape);
-            dispatch(be, {
-              pipeline: pipelineFor(be, 'introdl-bce-logits-mean-grad', () => BACKWARD),
-              buffers: [z, y, dl as tf.Tensor, dz],
+            const [dz] = launch(be, 'introdl-bce-logits-mean-grad', () => BACKWARD, {
+              inputs: [z, y, dl as tf.Tensor],
+              outputs: [z.shape],
               uniforms: words(z.size),
               workgroups: grid(z.size),
             });

@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { allocate, dispatch, fusedWebGPUFits, pipelineFor, registerWebGPUKernel, toTensor, words } from './runner.js';
+import {
+  allocate,
+  dispatch,
+  fusedWebGPUFits,
+  pipelineFor,
+  registerWebGPUKernel,
+  rowsOfLast,
+  toTensor,
+  words,
+} from './runner.js';
 import { wgslWorkgroupReduce } from './wgsl.js';
 
 /**
@@ -47,8 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 /** The gradient at the product's output (dy masked by ReLU) and the bias gradient. */
 function maskAndBias(dy: tf.Tensor, y: tf.Tensor, activation: BiasActivation): [tf.Tensor, tf.Tensor1D] {
-  const channels = y.shape[y.shape.length - 1];
-  const rows = y.size / channels;
+  const [rows, channels] = rowsOfLast(y.shape);
   const backend = tf.backend() as never;
   const relu = activation === 'relu';
   const dbias = allocate(backend, [channels]);

@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  allocate,
-  dispatch,
   f32,
   fusedWebGPUFits,
   groups,
-  pipelineFor,
+  launch,
   registerWebGPUKernel,
   toTensor,
   webgpuBackend,
@@ -217,17 +215,15 @@ function register(n: number): string {
         const [as, bs, ws] = [get(inputNames('a')), get(inputNames('b')), get(inputNames('w'))];
         const { rows, r, outs, uniforms } = paramsOf(x, as, ws, (attrs as unknown as GroupAttrs).scales);
         const be = backend as never;
-        const downs = allocate(be, [rows, n * r]);
-        dispatch(be, {
-          pipeline: pipelineFor(be, key('down'), () => downShader(n)),
-          buffers: [x, ...as, downs],
+        const [downs] = launch(be, key('down'), () => downShader(n), {
+          inputs: [x, ...as],
+          outputs: [[rows, n * r]],
           uniforms,
           workgroups: [groups(n * r), rows],
         });
-        const ys = outs.map((out) => allocate(be, [rows, out]));
-        dispatch(be, {
-          pipeline: pipelineFor(be, key('up'), () => upShader(n)),
-          buffers: [x, ...ws, downs, ...bs, ...ys],
+        const ys = launch(be, key('up'), () => upShader(n), {
+          inputs: [x, ...ws, downs, ...bs],
+          outputs: outs.map((out) => [rows, out]),
           uniforms,
           workgroups: [groups(Math.max(...outs)), rows, n],
         });
@@ -249,19 +245,15 @@ function register(n: number): string {
         const be = webgpuBackend();
         // Here, not in the lazy functions (tfjs runs each of those in a tidy of its own): the
         // down-projections' gradient with every dB, then x's gradient with every dA.
-        const ddowns = allocate(be, [rows, n * r]);
-        const db = bs.map((b) => allocate(be, b.shape));
-        dispatch(be, {
-          pipeline: pipelineFor(be, key('ddown-db'), () => ddownDbShader(n)),
-          buffers: [...dy, ...bs, downs, ddowns, ...db],
+        const [ddowns, ...db] = launch(be, key('ddown-db'), () => ddownDbShader(n), {
+          inputs: [...dy, ...bs, downs],
+          outputs: [[rows, n * r], ...bs.map((b) => b.shape)],
           uniforms,
           workgroups: [groups(n * r), Math.max(rows, ...outs), 1 + n],
         });
-        const dx = allocate(be, [rows, inF]);
-        const da = as.map((a) => allocate(be, a.shape));
-        dispatch(be, {
-          pipeline: pipelineFor(be, key('dx-da'), () => dxDaShader(n)),
-          buffers: [...dy, ...ws, ddowns, ...as, x, dx, ...da],
+        const [dx, ...da] = launch(be, key('dx-da'), () => dxDaShader(n), {
+          inputs: [...dy, ...ws, ddowns, ...as, x],
+          outputs: [[rows, inF], ...as.map((a) => a.shape)],
           uniforms,
           workgroups: [groups(inF), Math.max(rows, r), 1 + n],
         });

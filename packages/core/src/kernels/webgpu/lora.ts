@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { allocate, dispatch, f32, groups, pipelineFor, toTensor, webgpuBackend, words } from './runner.js';
+import { f32, groups, launch, toTensor, webgpuBackend, words } from './runner.js';
 import { wgslBindings } from './wgsl.js';
 
 /**
@@ -43,12 +43,11 @@ function product(
   second?: { k2: number; beta: number; r: Operand; s: Operand },
 ): tf.Tensor2D {
   const backend = webgpuBackend();
-  const c = allocate(backend, [m, n]);
   const r = second?.r ?? p;
   const s = second?.s ?? q;
-  dispatch(backend, {
-    pipeline: pipelineFor(backend, 'introdl-lora-product', () => SHADER),
-    buffers: [p[0], q[0], r[0], s[0], c],
+  const [c] = launch(backend, 'introdl-lora-product', () => SHADER, {
+    inputs: [p[0], q[0], r[0], s[0]],
+    outputs: [[m, n]],
     uniforms: words(
       m,
       n,

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  allocate,
-  dispatch,
   f32,
   grid,
   groups,
-  pipelineFor,
+  launch,
   registerWebGPUKernel,
+  rowsOfLast,
   toTensor,
   webgpuBackend,
   words,
@@ -112,18 +111,14 @@ function registerRmsNorm(): void {
       kernelName: RMSNORM,
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { x, w } = inputs as Record<string, tf.TensorInfo>;
-        const width = x.shape[x.shape.length - 1];
-        const rows = x.shape.reduce((a, b) => a * b, 1) / width;
+        const [rows, width] = rowsOfLast(x.shape);
         const be = backend as never;
-        const y = allocate(be, x.shape);
-        const rstd = allocate(be, [rows]);
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-rmsnorm-forward', () => RMSNORM_FORWARD),
-          buffers: [x, w, y, rstd],
+        return launch(be, 'introdl-rmsnorm-forward', () => RMSNORM_FORWARD, {
+          inputs: [x, w],
+          outputs: [x.shape, [rows]],
           uniforms: words(rows, width, f32((attrs as { eps: number }).eps)),
           workgroups: grid(rows, 1),
         });
-        return [y, rstd];
       },
     },
     {
@@ -134,15 +129,13 @@ function registerRmsNorm(): void {
       gradFunc: (dys, saved) => {
         const [x, w, rstd] = saved;
         const dy = (dys as tf.Tensor[])[0];
-        const width = x.shape[x.shape.length - 1];
-        const rows = x.size / width;
+        const [rows, width] = rowsOfLast(x.shape);
         return {
           x: () => {
             const be = webgpuBackend();
-            const dx = allocate(be, x.shape);
-            dispatch(be, {
-              pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dx', () => RMSNORM_BACKWARD_DX),
-              buffers: [dy, x, w, rstd, dx],
+            const [dx] = launch(be, 'introdl-rmsnorm-backward-dx', () => RMSNORM_BACKWARD_DX, {
+              inputs: [dy, x, w, rstd],
+              outputs: [x.shape],
               uniforms: words(rows, width),
               workgroups: grid(rows, 1),
             });
@@ -150,10 +143,9 @@ function registerRmsNorm(): void {
           },
           w: () => {
             const be = webgpuBackend();
-            const dw = allocate(be, [width]);
-            dispatch(be, {
-              pipeline: pipelineFor(be, 'introdl-rmsnorm-backward-dw', () => RMSNORM_BACKWARD_DW),
-              buffers: [dy, x, rstd, dw],
+            const [dw] = launch(be, 'introdl-rmsnorm-backward-dw', () => RMSNORM_BACKWARD_DW, {
+              inputs: [dy, x, rstd],
+              outputs: [[width]],
               uniforms: words(rows, width),
               workgroups: [groups(width)],
             });
@@ -180,10 +172,9 @@ export function swigluWebGPU(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
     const [g, u] = args as [tf.Tensor, tf.Tensor];
     const save = args[2] as tf.GradSaveFunc;
     const backend = webgpuBackend();
-    const y = allocate(backend, g.shape);
-    dispatch(backend, {
-      pipeline: pipelineFor(backend, 'introdl-swiglu-forward', () => SWIGLU_FORWARD),
-      buffers: [g, u, y],
+    const [y] = launch(backend, 'introdl-swiglu-forward', () => SWIGLU_FORWARD, {
+      inputs: [g, u],
+      outputs: [g.shape],
       uniforms: words(n),
       workgroups: grid(n, 256),
     });
@@ -193,11 +184,9 @@ export function swigluWebGPU(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sg, su] = saved;
         const be = webgpuBackend();
-        const dg = allocate(be, sg.shape);
-        const du = allocate(be, su.shape);
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-swiglu-backward', () => SWIGLU_BACKWARD),
-          buffers: [dy, sg, su, dg, du],
+        const [dg, du] = launch(be, 'introdl-swiglu-backward', () => SWIGLU_BACKWARD, {
+          inputs: [dy, sg, su],
+          outputs: [sg.shape, su.shape],
           uniforms: words(n),
           workgroups: grid(n, 256),
         });

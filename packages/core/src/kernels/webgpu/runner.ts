@@ -83,6 +83,12 @@ export function pipelineFor(backend: WebGPUBackend, key: string, code: () => str
   });
 }
 
+/** A shape seen as rows of its last axis: [rows, last] (what the per-row and per-channel kernels take). */
+export function rowsOfLast(shape: number[]): [number, number] {
+  const last = shape[shape.length - 1];
+  return [tf.util.sizeFromShape(shape) / last, last];
+}
+
 /** A float32 tensor of `shape` allocated on the GPU, contents undefined until a kernel writes it. */
 export function allocate(backend: WebGPUBackend, shape: number[]): tf.TensorInfo {
   const b = internals(backend);
@@ -185,6 +191,31 @@ export function dispatch(backend: WebGPUBackend, d: Dispatch): void {
   pass.setBindGroup(0, bindGroup);
   pass.dispatchWorkgroups(...workgroupCounts(d.workgroups));
   countCommand(b);
+}
+
+/** A dispatch that writes new float32 outputs: its read-write buffers, bound after its inputs. */
+export interface Launch {
+  /** Bound first, at @binding(0..). */
+  inputs: tf.TensorInfo[];
+  /** The outputs' shapes, allocated in this order and bound after the inputs. */
+  outputs: number[][];
+  uniforms?: ArrayBuffer;
+  workgroups: [number, number?, number?];
+}
+
+/**
+ * Allocates a kernel's outputs, records its dispatch with the pipeline for `key` ({@link pipelineFor})
+ * and returns the outputs.
+ */
+export function launch(backend: WebGPUBackend, key: string, code: () => string, l: Launch): tf.TensorInfo[] {
+  const outputs = l.outputs.map((shape) => allocate(backend, shape));
+  dispatch(backend, {
+    pipeline: pipelineFor(backend, key, code),
+    buffers: [...l.inputs, ...outputs],
+    uniforms: l.uniforms,
+    workgroups: l.workgroups,
+  });
+  return outputs;
 }
 
 /**

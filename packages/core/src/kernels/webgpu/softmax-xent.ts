@@ -1,14 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  allocate,
-  dispatch,
-  fusedWebGPUFits,
-  grid,
-  pipelineFor,
-  registerWebGPUKernel,
-  toTensor,
-  words,
-} from './runner.js';
+import { fusedWebGPUFits, grid, launch, registerWebGPUKernel, toTensor, words } from './runner.js';
 import { WGSL_ELEMENTWISE_MAIN, WGSL_GRID_BUILTINS, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
@@ -85,20 +76,17 @@ function register(): void {
       kernelFunc: ({ inputs, backend }) => {
         const { logits, labels } = inputs as Record<string, tf.TensorInfo>;
         const classes = logits.shape[logits.shape.length - 1];
-        const rows = labels.shape.reduce((a, b) => a * b, 1);
+        const rows = tf.util.sizeFromShape(labels.shape);
         const be = backend as never;
-        const lse = allocate(be, [rows]);
-        const rowLoss = allocate(be, [rows]);
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-softmax-xent-rows', () => ROWS),
-          buffers: [logits, labels, lse, rowLoss],
+        const [lse, rowLoss] = launch(be, 'introdl-softmax-xent-rows', () => ROWS, {
+          inputs: [logits, labels],
+          outputs: [[rows], [rows]],
           uniforms: words(rows, classes),
           workgroups: grid(rows, 1),
         });
-        const loss = allocate(be, []);
-        dispatch(be, {
-          pipeline: pipelineFor(be, 'introdl-softmax-xent-mean', () => MEAN),
-          buffers: [rowLoss, loss],
+        const [loss] = launch(be, 'introdl-softmax-xent-mean', () => MEAN, {
+          inputs: [rowLoss],
+          outputs: [[]],
           uniforms: words(rows),
           workgroups: [1],
         });
@@ -116,10 +104,9 @@ function register(): void {
         return {
           logits: () => {
             const be = tf.backend() as never;
-            const dz = allocate(be, z.shape);
-            dispatch(be, {
-              pipeline: pipelineFor(be, 'introdl-softmax-xent-grad', () => BACKWARD),
-              buffers: [z, labels, lse, dl, dz],
+            const [dz] = launch(be, 'introdl-softmax-xent-grad', () => BACKWARD, {
+              inputs: [z, labels, lse, dl],
+              outputs: [z.shape],
               uniforms: words(z.size, z.shape[z.rank - 1]),
               workgroups: grid(z.size),
             });
