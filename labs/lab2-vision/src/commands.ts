@@ -96,6 +96,11 @@ export const commands: CommandGroup = {
         { flags: '--latent-dim <n>', description: 'DB-VAE latent size', default: '100' },
         { flags: '--kl-weight <w>', description: 'DB-VAE KL weight', default: '0.0005' },
         { flags: '--no-resample', description: 'DB-VAE: turn adaptive resampling off (for comparison)' },
+        {
+          flags: '--smoothing <f>',
+          description: 'DB-VAE: smoothing of the resampling histogram (smaller debiases more strongly; course 0.001)',
+          default: '0.05',
+        },
         { flags: '--sample-every <n>', description: 'DB-VAE: save reconstructions every N steps', default: '100' },
       ],
       async run({ options, context }) {
@@ -135,6 +140,7 @@ export const commands: CommandGroup = {
           latentDim: intOption(options, 'latentDim', 100),
           klWeight: numberOption(options, 'klWeight', 0.0005),
           resample: options.resample !== false,
+          smoothing: optionalNumber(options, 'smoothing'),
           sampleEvery: intOption(options, 'sampleEvery', 100),
           seed: context.seed,
           out: context.out,
