@@ -4,6 +4,12 @@ import type * as tf from '@tensorflow/tfjs';
 export type LstmGradients = [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D];
 
 /**
+ * What the tensor passes (tfjs ops, WebGPU) save for backward: x, the kernel and the recurrent
+ * kernel, then three per-step tensors of their own (activated gates, cell states, previous h's).
+ */
+export type LstmSaved = [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+
+/**
  * One forward pass of the fused LSTM and how to go back through it. `packed` is [B, T+1, u]: the h of
  * every step, then the last c. `save` lists the tensors backward needs (tfjs keeps them only while
  * a gradient is being recorded); `backward` gets dL/dpacked and those tensors.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { FusedPass, LstmGradients } from './fused-pass.js';
+import type { FusedPass, LstmGradients, LstmSaved } from './fused-pass.js';
 import { projectInputs } from './plain.js';
 import type { LstmWeights } from './types.js';
 
@@ -42,14 +42,7 @@ export function fusedTensorsPass(x: tf.Tensor3D, w: LstmWeights, h0: tf.Tensor2D
   tf.dispose([xp, ...gateList, ...cList.slice(1), ...hList.slice(1)]);
 
   const backward = (dy: tf.Tensor3D, saved: tf.Tensor[]): LstmGradients => {
-    const [xs, kernel, recurrentKernel, gs, cs, hs] = saved as [
-      tf.Tensor3D,
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.Tensor3D,
-      tf.Tensor3D,
-      tf.Tensor3D,
-    ];
+    const [xs, kernel, recurrentKernel, gs, cs, hs] = saved as LstmSaved;
     return tf.tidy(() => {
       const recurrentT = tf.transpose(recurrentKernel);
       const step = (a: tf.Tensor3D, t: number, width: number) =>

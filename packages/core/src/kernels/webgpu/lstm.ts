@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { FusedPass, LstmGradients } from '../lstm/fused-pass.js';
+import type { FusedPass, LstmGradients, LstmSaved } from '../lstm/fused-pass.js';
 import { projectInputs } from '../lstm/plain.js';
 import type { LstmWeights } from '../lstm/types.js';
 import { LSTM_BACKWARD_WGSL, LSTM_FORWARD_WGSL, LSTM_ROWS } from './lstm-wgsl.js';
@@ -33,14 +33,7 @@ export function fusedWebGPUPass(x: tf.Tensor3D, w: LstmWeights, h0: tf.Tensor2D,
   const saved = [x, w.kernel, w.recurrentKernel, toTensor(gates), toTensor(cs), toTensor(hprev)];
 
   const backward = (dy: tf.Tensor3D, keep: tf.Tensor[]): LstmGradients => {
-    const [xs, kernel, recurrentKernel, gs, cells, hp] = keep as [
-      tf.Tensor3D,
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.Tensor3D,
-      tf.Tensor3D,
-      tf.Tensor3D,
-    ];
+    const [xs, kernel, recurrentKernel, gs, cells, hp] = keep as LstmSaved;
     return tf.tidy(() => {
       const be = webgpuBackend();
       const rkT = tf.transpose(recurrentKernel);
