@@ -9,13 +9,11 @@ import {
   MissingFileError,
   type OnnxSession,
   type OnnxTensor,
-  Rng,
 } from '@introdl/core';
 import type { ModelInfo } from '../loaders/load-model.js';
 import { configFromHf, type LlamaConfig, parameterCount } from '../model/config.js';
-import { type GenerateOptions, type GenerateResult, generate } from '../model/generate.js';
+import { type GenerateOptions, type GenerateResult, generate, samplingLoop } from '../model/generate.js';
 import type { LlamaModel } from '../model/llama.js';
-import { sampleToken } from '../model/sampling.js';
 import { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import { cacheNames } from './llama-onnx.js';
@@ -105,40 +103,11 @@ export class OnnxCausalLM {
 
   /** {@link generate} of model/generate.ts, step for step, on ONNX Runtime. */
   async generate(prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
-    if (prompt.length === 0) throw new BadFlagError('the prompt has no tokens (a BOS token is usually needed)');
-    if (!(options.maxNewTokens >= 0)) throw new BadFlagError('max new tokens must be ≥ 0');
-    const rng = options.rng ?? new Rng(options.seed ?? 0);
-    const stops = new Set(options.stopTokens ?? []);
-    const limit = this.config.maxPositions;
     const cache = new Map<string, OnnxTensor>();
-    const tokens: number[] = [];
-    let stoppedBy: GenerateResult['stoppedBy'] = 'max-tokens';
-    const t0 = performance.now();
-    let t1 = t0;
-    let input: readonly number[] = prompt.slice(Math.max(0, prompt.length - limit));
-    let length = 0;
-    while (tokens.length < options.maxNewTokens) {
-      const values = await this.step(input, cache);
-      length += input.length;
-      if (tokens.length === 0) t1 = performance.now();
-      const next = sampleToken(values, options, rng);
-      tokens.push(next);
-      if (options.onToken?.(next, tokens.length - 1) === false) {
-        stoppedBy = 'callback';
-        break;
-      }
-      if (stops.has(next)) {
-        stoppedBy = 'stop-token';
-        break;
-      }
-      if (length >= limit) {
-        stoppedBy = 'context';
-        break;
-      }
-      input = [next];
-    }
-    const t2 = performance.now();
-    return { tokens, stoppedBy, promptSeconds: (t1 - t0) / 1000, generateSeconds: (t2 - t1) / 1000 };
+    const loop = samplingLoop(prompt, options, this.config.maxPositions);
+    let it = loop.next();
+    while (!it.done) it = loop.next(await this.step(it.value, cache));
+    return it.value;
   }
 
   /** Bytes of the model file. */

@@ -27,6 +27,50 @@ export interface GenerateResult {
 }
 
 /**
+ * The sampling loop, whatever runs the model: it yields the ids to run next (the prompt, cut to the
+ * context, then each new token) and takes back the logits of that step's last position. Stops at
+ * `maxNewTokens`, a stop token, the callback's false, or when the context is full.
+ */
+export function* samplingLoop(
+  prompt: readonly number[],
+  options: GenerateOptions,
+  contextLength: number,
+): Generator<readonly number[], GenerateResult, ArrayLike<number>> {
+  if (prompt.length === 0) throw new BadFlagError('the prompt has no tokens (a BOS token is usually needed)');
+  if (!(options.maxNewTokens >= 0)) throw new BadFlagError('max new tokens must be ≥ 0');
+  const rng = options.rng ?? new Rng(options.seed ?? 0);
+  const stops = new Set(options.stopTokens ?? []);
+  const tokens: number[] = [];
+  let stoppedBy: GenerateResult['stoppedBy'] = 'max-tokens';
+  const t0 = performance.now();
+  let t1 = t0;
+  let input: readonly number[] = prompt.slice(Math.max(0, prompt.length - contextLength));
+  let positions = 0;
+  while (tokens.length < options.maxNewTokens) {
+    const values = yield input;
+    positions += input.length;
+    if (tokens.length === 0) t1 = performance.now();
+    const next = sampleToken(values, options, rng);
+    tokens.push(next);
+    if (options.onToken?.(next, tokens.length - 1) === false) {
+      stoppedBy = 'callback';
+      break;
+    }
+    if (stops.has(next)) {
+      stoppedBy = 'stop-token';
+      break;
+    }
+    if (positions >= contextLength) {
+      stoppedBy = 'context';
+      break;
+    }
+    input = [next];
+  }
+  const t2 = performance.now();
+  return { tokens, stoppedBy, promptSeconds: (t1 - t0) / 1000, generateSeconds: (t2 - t1) / 1000 };
+}
+
+/**
  * The generation loop as a generator: it yields each step's logits tensor and expects its values
  * back, so one loop serves both the async driver (`data()`, right for GPUs) and the sync one.
  */
@@ -35,46 +79,23 @@ export function* generationSteps(
   prompt: readonly number[],
   options: GenerateOptions,
 ): Generator<tf.Tensor, GenerateResult, ArrayLike<number>> {
-  if (prompt.length === 0) throw new BadFlagError('the prompt has no tokens (a BOS token is usually needed)');
-  if (!(options.maxNewTokens >= 0)) throw new BadFlagError('max new tokens must be ≥ 0');
-  const rng = options.rng ?? new Rng(options.seed ?? 0);
-  const stops = new Set(options.stopTokens ?? []);
-  const limit = model.config.maxPositions;
+  const loop = samplingLoop(prompt, options, model.config.maxPositions);
+  let it = loop.next(); // checks the prompt and options before the cache is made
   const cache = new KVCache(model.config.numLayers);
-  const tokens: number[] = [];
-  let stoppedBy: GenerateResult['stoppedBy'] = 'max-tokens';
-  const t0 = performance.now();
-  let t1 = t0;
   try {
-    let input: readonly number[] = prompt.slice(Math.max(0, prompt.length - limit));
-    while (tokens.length < options.maxNewTokens) {
+    while (!it.done) {
+      const input = it.value;
       const logits = tf.tidy(() =>
         model.forward(tf.tensor2d([...input], [1, input.length], 'int32'), { cache, lastPositionOnly: true }),
       );
       const values = yield logits;
       logits.dispose();
-      if (tokens.length === 0) t1 = performance.now();
-      const next = sampleToken(values, options, rng);
-      tokens.push(next);
-      if (options.onToken?.(next, tokens.length - 1) === false) {
-        stoppedBy = 'callback';
-        break;
-      }
-      if (stops.has(next)) {
-        stoppedBy = 'stop-token';
-        break;
-      }
-      if (cache.length >= limit) {
-        stoppedBy = 'context';
-        break;
-      }
-      input = [next];
+      it = loop.next(values);
     }
   } finally {
     cache.dispose();
   }
-  const t2 = performance.now();
-  return { tokens, stoppedBy, promptSeconds: (t1 - t0) / 1000, generateSeconds: (t2 - t1) / 1000 };
+  return it.value;
 }
 
 /**
