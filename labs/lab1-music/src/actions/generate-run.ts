@@ -27,16 +27,35 @@ export interface GenerateRunSummary extends SongsReport {
   charsPerSecond: number;
 }
 
+/** {@link GenerateRunOptions} with their defaults: start `X`, 1,000 characters, temperature 1, log to stderr. */
+export function generateSettings(options: GenerateRunOptions) {
+  return {
+    log: options.log ?? ((m: string) => process.stderr.write(`${m}\n`)),
+    start: options.start ?? 'X',
+    length: options.length ?? 1000,
+    temperature: options.temperature ?? 1,
+  };
+}
+
+/** Marks a generation run completed with what {@link sampleSongs} produced, and returns its summary. */
+export function completeGenerateRun(run: RunFolder, result: SampledSongs): GenerateRunSummary {
+  run.finish('completed', {
+    chars: result.chars,
+    charsPerSecond: result.charsPerSecond,
+    songs: result.total,
+    valid: result.valid,
+    percentValid: result.percent,
+  });
+  return { dir: run.dir, ...result };
+}
+
 /**
  * Loads a checkpoint, generates text one character at a time (streamed as it comes), extracts the
  * songs by the course's rule, checks each, and writes every valid one as .abc, .mid and .wav under
  * the run folder's outputs/songs/, with a report (songs.json, songs.md) and the raw text.
  */
 export async function runGenerate(options: GenerateRunOptions): Promise<GenerateRunSummary> {
-  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const start = options.start ?? 'X';
-  const length = options.length ?? 1000;
-  const temperature = options.temperature ?? 1;
+  const { log, start, length, temperature } = generateSettings(options);
   const note = await useBackendForSampling();
   if (note) log(note);
   const loaded = loadMusicModel(options.checkpoint);
@@ -61,14 +80,7 @@ export async function runGenerate(options: GenerateRunOptions): Promise<Generate
       sampleRate: options.sampleRate,
       stream: options.stream,
     });
-    run.finish('completed', {
-      chars: result.chars,
-      charsPerSecond: result.charsPerSecond,
-      songs: result.total,
-      valid: result.valid,
-      percentValid: result.percent,
-    });
-    return { dir: run.dir, ...result };
+    return completeGenerateRun(run, result);
   } finally {
     loaded.model.dispose();
   }
@@ -86,6 +98,9 @@ export interface SampleSongsOptions {
   generate?: (options: GenerateOptions) => Promise<Generated>;
 }
 
+/** What {@link sampleSongs} returns: the run's summary but its folder, and the characters generated. */
+export type SampledSongs = Omit<GenerateRunSummary, 'dir'> & { chars: number };
+
 /**
  * Generates text from a loaded model, extracts the songs, checks each and writes the valid ones as
  * .abc, .mid and .wav under `run`'s outputs/songs/ with songs.json and songs.md, plus the raw text.
@@ -96,7 +111,7 @@ export async function sampleSongs(
   loaded: Pick<LoadedMusicModel, 'dir' | 'step'> & Partial<LoadedMusicModel>,
   run: Pick<RunFolder, 'dir' | 'output'>,
   options: SampleSongsOptions,
-): Promise<Omit<GenerateRunSummary, 'dir'> & { chars: number }> {
+): Promise<SampledSongs> {
   const { start, length, temperature, seed } = options;
   options.stream?.(start);
   const textOptions = { start, length, temperature, rng: new Rng(seed), onChar: options.stream };

@@ -1,5 +1,11 @@
 import { Rng, RunFolder } from '@introdl/core';
-import { type GenerateRunOptions, type GenerateRunSummary, sampleSongs } from '../actions/generate-run.js';
+import {
+  completeGenerateRun,
+  type GenerateRunOptions,
+  type GenerateRunSummary,
+  generateSettings,
+  sampleSongs,
+} from '../actions/generate-run.js';
 import { LAB } from '../model/checkpoint.js';
 import { OnnxMusicModel } from './onnx-music-model.js';
 
@@ -8,10 +14,7 @@ import { OnnxMusicModel } from './onnx-music-model.js';
  * in onnxruntime-node. Same run folder, songs, report and text for the same seed.
  */
 export async function runGenerateOnnx(options: GenerateRunOptions): Promise<GenerateRunSummary> {
-  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const start = options.start ?? 'X';
-  const length = options.length ?? 1000;
-  const temperature = options.temperature ?? 1;
+  const { log, start, length, temperature } = generateSettings(options);
   const model = await OnnxMusicModel.load(options.checkpoint);
   try {
     // Check the start string before a run folder exists, so a bad flag leaves nothing behind.
@@ -45,14 +48,7 @@ export async function runGenerateOnnx(options: GenerateRunOptions): Promise<Gene
       stream: options.stream,
       generate: (o) => model.generateText(o),
     });
-    run.finish('completed', {
-      chars: result.chars,
-      charsPerSecond: result.charsPerSecond,
-      songs: result.total,
-      valid: result.valid,
-      percentValid: result.percent,
-    });
-    return { dir: run.dir, ...result };
+    return completeGenerateRun(run, result);
   } finally {
     model.dispose();
   }
