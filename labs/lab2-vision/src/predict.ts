@@ -44,37 +44,54 @@ export async function predict(options: {
       return { kind: model.kind, predictions: options.images.map((image, i) => ({ image, pFace: p[i] })) };
     }
     const dataset = (model.config.dataset as 'fashion-mnist' | 'mnist' | undefined) ?? 'fashion-mnist';
-    const predictions: ClassPrediction[] = [];
-    if (options.indices?.length) {
-      const test = await loadDigits({ dataset, split: 'test', dir: options.dataDir });
-      const px = test.width * test.height;
-      for (const i of options.indices) {
-        if (!(i >= 0 && i < test.n)) throw new BadFlagError(`--index ${i} is outside the ${test.n} test images`);
-        const probs = predictProbabilities(model.layers!, test.images.subarray(i * px, (i + 1) * px), 1)[0];
-        const k = probs.indexOf(Math.max(...probs));
-        predictions.push({
-          image: `test[${i}]`,
-          predicted: test.classes[k],
-          probability: probs[k],
-          truth: test.classes[test.labels[i]],
-          probabilities: probs,
-        });
-      }
-    }
-    if (options.images.length) {
-      const classes = dataset === 'mnist' ? MNIST_CLASSES : FASHION_MNIST_CLASSES;
-      for (const file of options.images) {
-        const grey = rgbToGrey(resizeBilinear(readImage(file), 28, 28));
-        const probs = predictProbabilities(model.layers!, grey, 1)[0];
-        const k = probs.indexOf(Math.max(...probs));
-        predictions.push({ image: file, predicted: classes[k], probability: probs[k], probabilities: probs });
-      }
-    }
+    const classes = dataset === 'mnist' ? MNIST_CLASSES : FASHION_MNIST_CLASSES;
+    const predictions = await classPredictions(
+      options,
+      dataset,
+      classes,
+      (pixels) => predictProbabilities(model.layers!, pixels, 1)[0],
+    );
     if (!predictions.length) throw new BadFlagError('pass image files, or --index N for test images');
     return { kind: model.kind, predictions };
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * A Part 1 model's predictions for the `--index` test images of `dataset`, then for image files
+ * (converted to 28×28 grey), with `probabilities` running the model on one image's pixels.
+ */
+export async function classPredictions(
+  options: { images: string[]; indices?: number[]; dataDir?: string },
+  dataset: 'fashion-mnist' | 'mnist',
+  classes: readonly string[],
+  probabilities: (pixels: Float32Array) => number[] | Promise<number[]>,
+): Promise<ClassPrediction[]> {
+  const predictions: ClassPrediction[] = [];
+  const best = (probs: number[]) => probs.indexOf(Math.max(...probs));
+  if (options.indices?.length) {
+    const test = await loadDigits({ dataset, split: 'test', dir: options.dataDir });
+    const px = test.width * test.height;
+    for (const i of options.indices) {
+      if (!(i >= 0 && i < test.n)) throw new BadFlagError(`--index ${i} is outside the ${test.n} test images`);
+      const probs = await probabilities(test.images.subarray(i * px, (i + 1) * px));
+      const k = best(probs);
+      predictions.push({
+        image: `test[${i}]`,
+        predicted: test.classes[k],
+        probability: probs[k],
+        truth: test.classes[test.labels[i]],
+        probabilities: probs,
+      });
+    }
+  }
+  for (const file of options.images) {
+    const probs = await probabilities(rgbToGrey(resizeBilinear(readImage(file), 28, 28)));
+    const k = best(probs);
+    predictions.push({ image: file, predicted: classes[k], probability: probs[k], probabilities: probs });
+  }
+  return predictions;
 }
 
 /** One line per prediction, for the terminal. */

@@ -1,10 +1,7 @@
 import { BadFlagError } from '@introdl/core';
-import { loadDigits } from '../digits/data.js';
 import { faceInput } from '../faces/face-input.js';
 import { readImage } from '../image/codec.js';
-import { resizeBilinear } from '../image/resize.js';
-import { rgbToGrey } from '../image/rgb-image.js';
-import type { ClassPrediction, Prediction } from '../predict.js';
+import { classPredictions, type Prediction } from '../predict.js';
 import { OnnxLab2Model } from './onnx-model.js';
 
 /** `introdl lab2 predict --runtime onnx`: {@link predict} on an exported folder, same inputs and outputs. */
@@ -27,30 +24,12 @@ export async function predictOnnx(options: {
       return { kind: m.kind, predictions: options.images.map((image, i) => ({ image, pFace: p[i] })) };
     }
     const classes = m.classes ?? [];
-    const predictions: ClassPrediction[] = [];
-    const best = (probs: number[]) => probs.indexOf(Math.max(...probs));
-    if (options.indices?.length) {
-      const dataset = classes[0] === '0' ? 'mnist' : 'fashion-mnist';
-      const test = await loadDigits({ dataset, split: 'test', dir: options.dataDir });
-      const px = test.width * test.height;
-      for (const i of options.indices) {
-        if (!(i >= 0 && i < test.n)) throw new BadFlagError(`--index ${i} is outside the ${test.n} test images`);
-        const [probs] = await model.classProbabilities(test.images.slice(i * px, (i + 1) * px), 1);
-        const k = best(probs);
-        predictions.push({
-          image: `test[${i}]`,
-          predicted: test.classes[k],
-          probability: probs[k],
-          truth: test.classes[test.labels[i]],
-          probabilities: probs,
-        });
-      }
-    }
-    for (const file of options.images) {
-      const [probs] = await model.classProbabilities(rgbToGrey(resizeBilinear(readImage(file), 28, 28)), 1);
-      const k = best(probs);
-      predictions.push({ image: file, predicted: classes[k], probability: probs[k], probabilities: probs });
-    }
+    const dataset = classes[0] === '0' ? 'mnist' : 'fashion-mnist';
+    const predictions = await classPredictions(options, dataset, classes, async (pixels) => {
+      // A standalone copy for onnxruntime, not a view into the whole test set's buffer.
+      const [probs] = await model.classProbabilities(pixels.slice(), 1);
+      return probs;
+    });
     if (!predictions.length) throw new BadFlagError('pass image files, or --index N for test images');
     return { kind: m.kind, predictions };
   } finally {
