@@ -34,6 +34,7 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from common import entry, measure, report  # noqa: E402
+from lab3_parts import Lion, rms_norm, rope  # noqa: E402
 
 torch.manual_seed(1)
 S = SHAPES[args.shape]
@@ -51,15 +52,6 @@ class LoraLinear(nn.Module):
 
     def forward(self, x):
         return F.linear(x, self.weight) + F.linear(F.linear(x, self.a), self.b) * (ALPHA / RANK)
-
-
-def rms_norm(x, weight, eps):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
-
-
-def rope(x, cos, sin):
-    half = x.shape[-1] // 2
-    return x * cos + torch.cat([-x[..., half:], x[..., :half]], dim=-1) * sin
 
 
 class Block(nn.Module):
@@ -125,24 +117,6 @@ class Model(nn.Module):
         if last_only:
             x = x[:, -1:]
         return rms_norm(x, self.norm, S["eps"]) @ self.embed.T  # tied embeddings
-
-
-class Lion(torch.optim.Optimizer):
-    """Lion (Chen et al. 2023), as lion-pytorch: update = sign(b1·m + (1−b1)·g); m ← b2·m + (1−b2)·g."""
-
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99)):
-        super().__init__(params, {"lr": lr, "betas": betas})
-
-    @torch.no_grad()
-    def step(self):
-        for group in self.param_groups:
-            b1, b2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                m = self.state[p].setdefault("m", torch.zeros_like(p))
-                p.add_(torch.sign(m * b1 + p.grad * (1 - b1)), alpha=-group["lr"])
-                m.mul_(b2).add_(p.grad, alpha=1 - b2)
 
 
 model = Model()

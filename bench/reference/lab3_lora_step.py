@@ -20,6 +20,7 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from common import entry, measure, report  # noqa: E402
+from lab3_parts import Lion, rms_norm, rope  # noqa: E402
 
 torch.manual_seed(1)
 VOCAB, HIDDEN, INTER, LAYERS, HEADS, KV, HEAD_DIM, RANK = 512, 64, 172, 5, 8, 4, 8, 8
@@ -38,10 +39,6 @@ class LoraLinear(nn.Module):
         return F.linear(x, self.weight) + F.linear(F.linear(x, self.a), self.b)
 
 
-def rms_norm(x, weight, eps=1e-5):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
-
-
 def causal_attention(q, k, v):
     # PyTorch 2's fused kernel where it exists (Debian's 1.13 lacks it): the same causal softmax attention.
     if hasattr(F, "scaled_dot_product_attention"):
@@ -50,12 +47,6 @@ def causal_attention(q, k, v):
     scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
     mask = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
     return scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
-
-
-def rope(x, cos, sin):
-    half = x.shape[-1] // 2
-    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-    return x * cos + rotated * sin
 
 
 class Block(nn.Module):
@@ -103,24 +94,6 @@ class Model(nn.Module):
         for block in self.blocks:
             x = block(x, cos, sin)
         return rms_norm(x, self.norm) @ self.embed.T  # tied embeddings
-
-
-class Lion(torch.optim.Optimizer):
-    """Lion (Chen et al. 2023), as lion-pytorch: update = sign(b1·m + (1−b1)·g); m ← b2·m + (1−b2)·g."""
-
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99)):
-        super().__init__(params, {"lr": lr, "betas": betas})
-
-    @torch.no_grad()
-    def step(self):
-        for group in self.param_groups:
-            b1, b2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                m = self.state[p].setdefault("m", torch.zeros_like(p))
-                p.add_(torch.sign(m * b1 + p.grad * (1 - b1)), alpha=-group["lr"])
-                m.mul_(b2).add_(p.grad, alpha=1 - b2)
 
 
 model = Model().to(args.device)
