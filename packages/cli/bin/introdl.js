@@ -6,7 +6,9 @@ try {
   await import('../dist/bin.js');
 } catch (error) {
   if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/bin.js')) {
-    console.error('introdl: the CLI is not built yet; run `npm run build` in the repository root (npm ci does it too).');
+    console.error(
+      'introdl: the CLI is not built yet; run `npm run build` in the repository root (npm ci does it too).',
+    );
     process.exit(1);
   }
   throw error;
