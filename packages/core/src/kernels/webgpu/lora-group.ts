@@ -13,10 +13,10 @@ import { numbered, wgslBindings } from './wgsl.js';
 
 /**
  * Several LoRA projections of the same input, y_p = x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ (a layer's q, k and v,
- * or gate and up), in two WebGPU dispatches each way for the whole group, where one projection at
- * a time takes two forward and four backward:
- * - forward: the down-projections x·A_pᵀ of all p side by side in one [rows, N·r] buffer, then
- *   every y_p (the grid's z picks p);
+ * or gate and up), in one WebGPU dispatch forward and two backward for the whole group, where one
+ * projection at a time takes two forward and four backward:
+ * - forward: every y_p (the grid's z picks p), each workgroup computing its row's x·A_pᵀ first; the
+ *   down-projections of all p are also written side by side in one [rows, N·r] buffer for backward;
  * - backward: s_p·dy_p·B_p for all p (the gradient of the down-projections) with every dB_p, then
  *   dx summed over every projection (no adds of per-projection gradients) with every dA_p.
  * A thread per output element with plain loops, like the single projection's kernel. A shader binds
@@ -40,44 +40,42 @@ function writer(name: string, n: number): string {
 
 const PARAMS = 'struct Params { rows: u32, inF: u32, r: u32, n: u32, outs: vec4<u32>, scales: vec4<f32> }';
 
-/** downs[i, q·r + l] = Σ_k x[i, k]·A_q[l, k]. */
-function downShader(n: number): string {
-  return /* wgsl */ `${PARAMS}
-${wgslBindings(['x', ...numbered('A', n)], ['downs'])}
-${reader('A', n)}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let i = gid.y;
-  if (j >= p.n * p.r || i >= p.rows) { return; }
-  let q = j / p.r;
-  let l = j % p.r;
-  var a = 0.0;
-  for (var k = 0u; k < p.inF; k++) { a += x[i * p.inF + k] * read_A(q, l * p.inF + k); }
-  downs[i * p.n * p.r + j] = a;
-}
-`;
-}
+/** The largest rank the forward kernel's workgroup holds x·A_qᵀ for (LoRA ranks are 4 to 64). */
+export const MAX_RANK = 256;
 
-/** y_q[i, j] = Σ_k x[i, k]·W_q[j, k] + s_q·Σ_l downs[i, q·r + l]·B_q[j, l]. */
-function upShader(n: number): string {
+/**
+ * y_q[i, j] = Σ_k x[i, k]·W_q[j, k] + s_q·Σ_l downs[i, q·r + l]·B_q[j, l], with
+ * downs[i, q·r + l] = Σ_k x[i, k]·A_q[l, k] computed by the same workgroup (x over 64 columns of
+ * y_q, y over rows, z over q): a row's down-projection is r·in multiply-adds, cheap next to 64·in
+ * for the tile, so recomputing it per tile saves the separate "down" dispatch. Column tile 0
+ * writes it for the backward pass.
+ */
+function forwardShader(n: number): string {
   return /* wgsl */ `${PARAMS}
-${wgslBindings(['x', ...numbered('W', n), 'downs', ...numbered('B', n)], numbered('y', n))}
+${wgslBindings(['x', ...numbered('W', n), ...numbered('A', n), ...numbered('B', n)], [...numbered('y', n), 'downs'])}
 ${reader('W', n)}
+${reader('A', n)}
 ${reader('B', n)}
 ${writer('y', n)}
+var<workgroup> xa: array<f32, ${MAX_RANK}>;
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let i = gid.y;
-  let q = gid.z;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = wid.y;
+  let q = wid.z;
   let out = p.outs[q];
-  if (j >= out || i >= p.rows) { return; }
+  for (var l = lid; l < p.r; l += 64u) {
+    var a = 0.0;
+    for (var k = 0u; k < p.inF; k++) { a += x[i * p.inF + k] * read_A(q, l * p.inF + k); }
+    xa[l] = a;
+    if (wid.x == 0u) { downs[i * p.n * p.r + q * p.r + l] = a; }
+  }
+  workgroupBarrier();
+  let j = wid.x * 64u + lid;
+  if (j >= out) { return; }
   var a = 0.0;
   for (var k = 0u; k < p.inF; k++) { a += x[i * p.inF + k] * read_W(q, j * p.inF + k); }
   var b = 0.0;
-  let d = i * p.n * p.r + q * p.r;
-  for (var l = 0u; l < p.r; l++) { b += downs[d + l] * read_B(q, j * p.r + l); }
+  for (var l = 0u; l < p.r; l++) { b += xa[l] * read_B(q, j * p.r + l); }
   write_y(q, i * out + j, a + p.scales[q] * b);
 }
 `;
@@ -173,9 +171,12 @@ export function loraGroupFits(x: tf.Tensor2D, projections: LoraProjection[]): bo
   const n = projections.length;
   if (n < 1 || n > MAX_GROUP || !fusedWebGPUFits(4 * n + 3) || x.dtype !== 'float32') return false;
   const r = projections[0].a.shape[0];
-  return projections.every(
-    (p) =>
-      p.w.dtype === 'float32' && p.a.shape[0] === r && p.w.shape[1] === x.shape[1] && p.b.shape[0] === p.w.shape[0],
+  return (
+    r <= MAX_RANK &&
+    projections.every(
+      (p) =>
+        p.w.dtype === 'float32' && p.a.shape[0] === r && p.w.shape[1] === x.shape[1] && p.b.shape[0] === p.w.shape[0],
+    )
   );
 }
 
@@ -215,18 +216,14 @@ function register(n: number): string {
         const [as, bs, ws] = [get(inputNames('a')), get(inputNames('b')), get(inputNames('w'))];
         const { rows, r, outs, uniforms } = paramsOf(x, as, ws, (attrs as unknown as GroupAttrs).scales);
         const be = backend as never;
-        const [downs] = launch(be, key('down'), () => downShader(n), {
-          inputs: [x, ...as],
-          outputs: [[rows, n * r]],
-          uniforms,
-          workgroups: [groups(n * r), rows],
-        });
-        const ys = launch(be, key('up'), () => upShader(n), {
-          inputs: [x, ...ws, downs, ...bs],
-          outputs: outs.map((out) => [rows, out]),
+        const outputs = launch(be, key('forward'), () => forwardShader(n), {
+          inputs: [x, ...ws, ...as, ...bs],
+          outputs: [...outs.map((out) => [rows, out]), [rows, n * r]],
           uniforms,
           workgroups: [groups(Math.max(...outs)), rows, n],
         });
+        const ys = outputs.slice(0, n);
+        const downs = outputs[n];
         return [...ys, downs];
       },
     },
