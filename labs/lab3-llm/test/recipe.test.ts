@@ -11,9 +11,12 @@ import {
   padBatch,
   parseObjective,
   runSft,
+  sequenceNll,
   styleTextRows,
   syntheticYodaPairs,
   syntheticYodaPassage,
+  VALIDATION_LOGITS_BUDGET,
+  validationBatchSize,
   validationLoss,
   writeTinyLlama2c,
 } from '../src/index.js';
@@ -82,6 +85,37 @@ describe('training objectives', () => {
     }
     expect(validationLoss(model, seqs, tokenizer.padId, 3)).toBeCloseTo(sum / count, 4);
     expect(validationLoss(model, seqs, tokenizer.padId, 8)).toBeCloseTo(sum / count, 4);
+    model.dispose();
+  });
+
+  it('validation batches stay within the logits budget however large the vocabulary', () => {
+    const seq = (n: number) => ({ ids: Array.from({ length: n }, () => 1), mask: Array.from({ length: n }, () => 1) });
+    const sorted = [seq(100), seq(120), seq(150), seq(150), seq(151), seq(400)];
+    // A 512-token vocabulary: the cap of 8 (here the 6 there are) decides.
+    expect(validationBatchSize(sorted, 0, 8, 512)).toBe(6);
+    // SmolLM2's 49,152: 16M logits / 49,152 = 341 rows, so two 150-token sequences, not three.
+    expect(validationBatchSize(sorted, 2, 8, 49_152)).toBe(2);
+    for (let start = 0; start < sorted.length; start++) {
+      const n = validationBatchSize(sorted, start, 8, 49_152);
+      expect(n).toBeGreaterThanOrEqual(1);
+      if (n > 1)
+        expect(n * (sorted[start + n - 1].ids.length - 1) * 49_152).toBeLessThanOrEqual(VALIDATION_LOGITS_BUDGET);
+    }
+    // A sequence longer than the budget alone still gets a batch of its own.
+    expect(validationBatchSize([seq(1000), seq(1000)], 0, 8, 49_152)).toBe(1);
+  });
+
+  it('the metric chunked through the KV cache equals the single causal pass', async () => {
+    const tiny = writeTinyLlama2c(tmpDir());
+    const { tokenizer, model } = await loadModel(tiny.modelPath);
+    const ids = tokenizer.encode(syntheticYodaPassage(), { addSpecialTokens: true }).slice(0, 60);
+    const whole = sequenceNll(model, ids);
+    // A budget of 7 rows of logits: chunks of 7 tokens, the last one shorter.
+    const chunked = sequenceNll(model, ids, 7 * model.config.vocabSize);
+    expect(whole.tokens).toBe(ids.length - 1);
+    expect(chunked.tokens).toBe(whole.tokens);
+    expect(Number.isFinite(whole.loss)).toBe(true);
+    expect(chunked.loss).toBeCloseTo(whole.loss, 5);
     model.dispose();
   });
 });

@@ -90,9 +90,18 @@ export function objectiveSequences(
 }
 
 /**
+ * Logit values one validation batch may hold (16M floats = 64 MB). The logits of a batch are
+ * [tokens, vocabulary] and the cross-entropy makes a few copies of them: with a 49k vocabulary,
+ * eight 150-token sequences are 236 MB a copy, which grew a 135M model's process by 1.6 GB and
+ * wasm never gives memory back. Batching by this budget bounds it whatever the vocabulary.
+ */
+export const VALIDATION_LOGITS_BUDGET = 16 * 2 ** 20;
+
+/**
  * Mean NLL per trained token over sequences (no dropout, no gradients): the validation loss. Each
  * token counts once, whatever batch it falls in; sequences are batched by length to waste little
- * on padding.
+ * on padding, at most `batchSize` of them and no more than {@link VALIDATION_LOGITS_BUDGET} logits
+ * a batch (a single longer sequence still goes alone).
  */
 export function validationLoss(
   model: LlamaModel,
@@ -103,8 +112,10 @@ export function validationLoss(
   const sorted = [...sequences].filter((s) => s.ids.length >= 2).sort((a, b) => a.ids.length - b.ids.length);
   let sum = 0;
   let count = 0;
-  for (let start = 0; start < sorted.length; start += batchSize) {
-    const batch = padBatch(sorted.slice(start, start + batchSize), padId);
+  for (let start = 0; start < sorted.length; ) {
+    const size = validationBatchSize(sorted, start, batchSize, model.config.vocabSize);
+    const batch = padBatch(sorted.slice(start, start + size), padId);
+    start += size;
     const [total, tokens] = tf.tidy(() => {
       const [B, T] = batch.ids.shape;
       const x = batch.ids.slice([0, 0], [B, T - 1]);
@@ -118,4 +129,25 @@ export function validationLoss(
     count += tokens;
   }
   return count > 0 ? sum / count : Number.NaN;
+}
+
+/**
+ * How many sequences from `start` (sorted by length, so the last one sets the padded length) fit
+ * one batch: at most `max`, within the logits budget, and at least one.
+ */
+export function validationBatchSize(
+  sorted: readonly SftSequence[],
+  start: number,
+  max: number,
+  vocabSize: number,
+): number {
+  let size = 1;
+  while (
+    size < max &&
+    start + size < sorted.length &&
+    (size + 1) * (sorted[start + size].ids.length - 1) * vocabSize <= VALIDATION_LOGITS_BUDGET
+  ) {
+    size++;
+  }
+  return size;
 }
