@@ -29,15 +29,40 @@ const config: LlamaConfig = {
   eosTokenIds: [],
 };
 
+/**
+ * Qwen2/3-like: q/k/v biases, per-head q/k norms, untied output head, one KV head, a hidden size
+ * over 64 (the kernels' tile); and Gemma-like: GELU, norm offset (its norm weights near 0, not 1),
+ * embedding scale.
+ */
+const variants: [string, LlamaConfig][] = [
+  ['llama2c', config],
+  [
+    'biases, q/k norms, untied head, hidden 80',
+    {
+      ...config,
+      architecture: 'llama',
+      hiddenSize: 80,
+      intermediateSize: 136,
+      numHeads: 5,
+      numKvHeads: 1,
+      headDim: 16,
+      attentionBias: true,
+      qkNorm: true,
+      tieWordEmbeddings: false,
+    },
+  ],
+  ['GELU, norm offset, embedding scale', { ...config, hiddenAct: 'gelu_tanh', normOffset: 1, embedScale: 5.5 }],
+];
+
 /** Σ logits·r and its gradient for every LoRA variable, on `backend`. */
-async function lossAndGradients(backend: 'cpu' | 'webgpu'): Promise<Float32Array[]> {
+async function lossAndGradients(config: LlamaConfig, backend: 'cpu' | 'webgpu'): Promise<Float32Array[]> {
   await useBackend(backend);
   const rng = new Rng(1);
   const weights = new Map<string, tf.Tensor>();
   for (const [name, shape] of expectedWeights(config)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const scale = name.endsWith('norm.weight') ? 0.1 : 0.2;
-    const base = name.endsWith('norm.weight') ? 1 : 0;
+    const base = name.endsWith('norm.weight') && !config.normOffset ? 1 : 0;
     weights.set(
       name,
       tf.tensor(
@@ -77,18 +102,21 @@ async function lossAndGradients(backend: 'cpu' | 'webgpu'): Promise<Float32Array
 }
 
 describe.runIf(process.env.INTRODL_WEBGPU_TESTS !== '0')('Lab 3 decoder with fused WebGPU kernels', () => {
-  it('gives the cpu backend’s loss and LoRA gradients within 1e-4, and its greedy tokens with the KV cache', async () => {
-    const want = await lossAndGradients('cpu');
-    const got = await lossAndGradients('webgpu');
-    expect(got.length).toBe(want.length);
-    for (let i = 0; i < want.length; i++) {
-      let diff = 0;
-      let scale = 1e-12;
-      for (let j = 0; j < want[i].length; j++) {
-        diff = Math.max(diff, Math.abs(got[i][j] - want[i][j]));
-        scale = Math.max(scale, Math.abs(want[i][j]));
+  it.each(variants)(
+    '%s: gives the cpu backend’s loss and LoRA gradients within 1e-4, and its greedy tokens with the KV cache',
+    async (_, config) => {
+      const want = await lossAndGradients(config, 'cpu');
+      const got = await lossAndGradients(config, 'webgpu');
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) {
+        let diff = 0;
+        let scale = 1e-12;
+        for (let j = 0; j < want[i].length; j++) {
+          diff = Math.max(diff, Math.abs(got[i][j] - want[i][j]));
+          scale = Math.max(scale, Math.abs(want[i][j]));
+        }
+        expect(diff / scale, `result ${i}`).toBeLessThanOrEqual(1e-4);
       }
-      expect(diff / scale, `result ${i}`).toBeLessThanOrEqual(1e-4);
-    }
-  });
+    },
+  );
 });

@@ -4,6 +4,7 @@ import {
   causalAttention,
   fusedWebGPUActive,
   kvCacheWritable,
+  type LoraGroupOptions,
   loraLinearGroup,
   Rng,
   rmsNorm,
@@ -12,7 +13,14 @@ import {
   tf,
 } from '@introdl/core';
 import { checkpointed } from './checkpoint.js';
-import { ALL_PROJECTIONS, type LayerType, type LlamaConfig, layerType, type Projection } from './config.js';
+import {
+  ALL_PROJECTIONS,
+  type LayerType,
+  type LlamaConfig,
+  layerType,
+  PROJECTIONS,
+  type Projection,
+} from './config.js';
 import type { KVCache } from './kv-cache.js';
 import { expectedWeights, finalNormName, type LayerNames, layerNames } from './layout.js';
 import { PackedWeight, packedGather, packedLinear } from './packed.js';
@@ -340,17 +348,24 @@ export class LlamaModel implements Trainable {
     };
   }
 
-  /** x [n, in] through a linear module (plus its bias and its adapter's update). */
-  private project(x: tf.Tensor2D, module: string, options: ForwardOptions): tf.Tensor2D {
-    return this.projectGroup(x, [module], options)[0];
+  /** x [n, in] through a linear module (plus its bias and its adapter's update; `around`: see projectGroup). */
+  private project(x: tf.Tensor2D, module: string, options: ForwardOptions, around?: LoraGroupOptions): tf.Tensor2D {
+    return this.projectGroup(x, [module], options, around)[0];
   }
 
   /**
    * x [n, in] through several linear modules (a layer's q, k and v; gate and up). On webgpu, when
-   * each has a plain LoRA adapter, base matmuls and LoRA updates of the whole group run as two WGSL
-   * dispatches forward and two backward (core's loraLinearGroup); elsewhere module by module.
+   * each has a plain LoRA adapter, base matmuls and LoRA updates of the whole group run as one WGSL
+   * dispatch forward and two backward (core's loraLinearGroup); elsewhere module by module.
+   * `around` (the norm before the group, SwiGLU or the residual add after it) is given only where
+   * {@link fusesLayer} holds, so always to core's loraLinearGroup.
    */
-  private projectGroup(x: tf.Tensor2D, modules: string[], options: ForwardOptions): tf.Tensor2D[] {
+  private projectGroup(
+    x: tf.Tensor2D,
+    modules: string[],
+    options: ForwardOptions,
+    around?: LoraGroupOptions,
+  ): tf.Tensor2D[] {
     const parts = modules.map((module) => {
       const adapter = this.adapters.get(module);
       return {
@@ -365,12 +380,14 @@ export class LlamaModel implements Trainable {
       const ys = loraLinearGroup(
         x,
         parts.map((p) => ({ w: p.w as tf.Tensor2D, a: p.lora!.A, b: p.lora!.B, scale: p.lora!.scale })),
+        around,
       );
       return ys.map((y, i) => {
         const bias = parts[i].bias;
         return (bias ? tf.add(y, bias as tf.Tensor) : y) as tf.Tensor2D;
       });
     }
+    if (around) throw new Error(`internal: ${modules.join(', ')} cannot take the layer's norm or residual`);
     return parts.map(({ module, adapter, bias }) => {
       let y = this.linear(x, `${module}.weight`);
       if (bias) y = tf.add(y, bias as tf.Tensor);
@@ -389,9 +406,42 @@ export class LlamaModel implements Trainable {
 
   /** RMSNorm over the last axis: x / √(mean(x²) + ε) · (offset + w), offset 1 for Gemma. */
   private rmsnorm<X extends tf.Tensor>(x: X, name: string): X {
+    const { w, eps } = this.normOf(name);
+    return rmsNorm(x, w, eps); // one fused kernel each way on webgpu
+  }
+
+  /** A norm's scale (with Gemma's offset) and ε. */
+  private normOf(name: string): { w: tf.Tensor; eps: number } {
     const w = this.weight(`${name}.weight`);
-    const scale = this.config.normOffset ? tf.add(w, this.config.normOffset) : w;
-    return rmsNorm(x, scale, this.config.rmsNormEps); // one fused kernel each way on webgpu
+    return { w: this.config.normOffset ? tf.add(w, this.config.normOffset) : w, eps: this.config.rmsNormEps };
+  }
+
+  /**
+   * Whether layer l runs as residual blocks fused into its LoRA groups on webgpu: RMSNorm inside
+   * the q/k/v and gate/up kernels, SwiGLU inside gate/up's, the residual adds inside o_proj's and
+   * down_proj's (core's loraLinearGroup options), saving a dispatch or two each. Needs a plain LoRA
+   * adapter on every projection of an attention layer, float32 weights, no post-norms (Gemma 2/3)
+   * and no bias but on q, k, v (Qwen2's, added after the group as elsewhere).
+   */
+  private fusesLayer(l: number, options: ForwardOptions): boolean {
+    const names = this.names[l];
+    if (!fusedWebGPUActive() || layerType(this.config, l) === 'conv' || names.postMixNorm || names.postFfnNorm) {
+      return false;
+    }
+    return PROJECTIONS.every((role) => {
+      const module = names.linear[role];
+      if (!module) return false;
+      const adapter = this.adapters.get(module);
+      const biasFree =
+        role === 'q_proj' || role === 'k_proj' || role === 'v_proj' || !this.weights.has(`${module}.bias`);
+      return (
+        adapter !== undefined &&
+        !adapter.merged &&
+        plainLora(adapter, options) !== undefined &&
+        biasFree &&
+        !(this.storedWeight(`${module}.weight`) instanceof PackedWeight)
+      );
+    });
   }
 
   /** x [B, T, heads, d] rotated (rotate-half convention) with the pass's cos/sin. */
@@ -403,8 +453,12 @@ export class LlamaModel implements Trainable {
     return tf.add(tf.mul(x, rope.cos), tf.mul(rotated, rope.sin)) as tf.Tensor4D;
   }
 
-  /** Attention of this pass's T positions (starting at ctx.start) for layer l. */
-  private attention(x: tf.Tensor2D, l: number, ctx: StepContext, options: ForwardOptions): tf.Tensor2D {
+  /**
+   * Attention of this pass's T positions (starting at ctx.start) for layer l. `block`: x is the
+   * layer's input h and the result h + attention(norm(h)), with the norm and the add inside the
+   * q/k/v and o_proj kernels ({@link fusesLayer}).
+   */
+  private attention(x: tf.Tensor2D, l: number, ctx: StepContext, options: ForwardOptions, block = false): tf.Tensor2D {
     const { numHeads: nh, numKvHeads: nkv, headDim: d } = this.config;
     const { B, T } = ctx;
     const names = this.names[l];
@@ -413,7 +467,9 @@ export class LlamaModel implements Trainable {
       x,
       [names.linear.q_proj!, names.linear.k_proj!, names.linear.v_proj!],
       options,
+      block ? { norm: this.normOf(names.inputNorm) } : undefined,
     );
+    const residual = block ? { residual: x } : undefined;
     let q = qx.reshape<tf.Tensor4D>([B, T, nh, d]);
     let k = kx.reshape<tf.Tensor4D>([B, T, nkv, d]);
     let v = vx.reshape<tf.Tensor4D>([B, T, nkv, d]);
@@ -443,7 +499,7 @@ export class LlamaModel implements Trainable {
         // Training and prompts: one WGSL kernel forward and two backward (core's causalAttention).
         attended = causalAttention(q, k, v, cos, sin, scale);
       }
-      return this.project(attended.reshape<tf.Tensor2D>([B * T, nh * d]), names.linear.o_proj!, options);
+      return this.project(attended.reshape<tf.Tensor2D>([B * T, nh * d]), names.linear.o_proj!, options, residual);
     }
     q = LlamaModel.applyRope(q, rope);
     k = LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]);
@@ -462,7 +518,7 @@ export class LlamaModel implements Trainable {
       .reshape([B, nh, T, d])
       .transpose([0, 2, 1, 3])
       .reshape([B * T, nh * d]) as tf.Tensor2D;
-    return this.project(merged, names.linear.o_proj!, options);
+    return this.project(merged, names.linear.o_proj!, options, residual);
   }
 
   /**
@@ -496,14 +552,27 @@ export class LlamaModel implements Trainable {
     return this.project(y, names.linear.conv_out_proj!, options);
   }
 
-  private mlp(x: tf.Tensor2D, l: number, options: ForwardOptions): tf.Tensor2D {
+  /**
+   * The gated MLP of layer l. `block`: x is the residual stream h1 and the result h1 + mlp(norm(h1)),
+   * with the norm, SwiGLU and the add inside the gate/up and down_proj kernels ({@link fusesLayer}).
+   */
+  private mlp(x: tf.Tensor2D, l: number, options: ForwardOptions, block = false): tf.Tensor2D {
     const names = this.names[l].linear;
-    const [gate, up] = this.projectGroup(x, [names.gate_proj!, names.up_proj!], options);
-    if (this.config.hiddenAct === 'gelu_tanh') {
+    const gelu = this.config.hiddenAct === 'gelu_tanh';
+    const modules = [names.gate_proj!, names.up_proj!];
+    const residual = block ? { residual: x } : undefined;
+    if (block && !gelu) {
+      const norm = this.normOf(this.names[l].ffnNorm);
+      const [act] = this.projectGroup(x, modules, options, { norm, swiglu: true });
+      return this.project(act, names.down_proj!, options, residual);
+    }
+    const around = block ? { norm: this.normOf(this.names[l].ffnNorm) } : undefined;
+    const [gate, up] = this.projectGroup(x, modules, options, around);
+    if (gelu) {
       // GELU, tanh approximation (PyTorch's gelu(approximate="tanh")): ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
       const inner = tf.mul(tf.add(gate, tf.mul(tf.pow(gate, 3), 0.044715)), Math.sqrt(2 / Math.PI));
       const act = tf.mul(tf.mul(gate, 0.5), tf.add(tf.tanh(inner), 1));
-      return this.project(tf.mul(act, up) as tf.Tensor2D, names.down_proj!, options);
+      return this.project(tf.mul(act, up) as tf.Tensor2D, names.down_proj!, options, residual);
     }
     return this.project(swiglu(gate, up), names.down_proj!, options); // fused on webgpu
   }
@@ -511,6 +580,9 @@ export class LlamaModel implements Trainable {
   /** One decoder layer on h [B·T, hidden]. */
   private layer(h: tf.Tensor2D, l: number, ctx: StepContext, options: ForwardOptions): tf.Tensor2D {
     const names = this.names[l];
+    if (this.fusesLayer(l, options)) {
+      return this.mlp(this.attention(h, l, ctx, options, true), l, options, true);
+    }
     const x = this.rmsnorm(h, names.inputNorm);
     let mixed =
       layerType(this.config, l) === 'conv' ? this.shortConv(x, l, ctx, options) : this.attention(x, l, ctx, options);

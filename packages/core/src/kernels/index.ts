@@ -9,6 +9,7 @@ export {
   cachedAttention,
   causalAttention,
   kvCacheWritable,
+  type LoraGroupOptions,
   type LoraProjection,
   loraLinear,
   loraLinearGroup,

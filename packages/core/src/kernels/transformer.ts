@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { cachedAttentionWebGPU, causalAttentionWebGPU } from './webgpu/attention.js';
 import { writeKVCacheWebGPU } from './webgpu/kv-write.js';
 import { loraLinearWebGPU } from './webgpu/lora.js';
-import { type LoraProjection, loraGroupFits, loraGroupWebGPU } from './webgpu/lora-group.js';
+import {
+  groupVariant,
+  type LoraGroupOptions,
+  type LoraProjection,
+  loraGroupFits,
+  loraGroupWebGPU,
+} from './webgpu/lora-group.js';
 import { rmsNormWebGPU, swigluWebGPU } from './webgpu/norm-act.js';
 import { fusedWebGPUActive, fusedWebGPUFits } from './webgpu/runner.js';
 
@@ -106,17 +112,29 @@ export function loraLinear(x: tf.Tensor2D, w: tf.Tensor2D, a: tf.Tensor2D, b: tf
   ) as tf.Tensor2D;
 }
 
-export type { LoraProjection };
+export type { LoraGroupOptions, LoraProjection };
 
 /**
  * Several LoRA projections of the same x (a layer's q, k and v; gate and up): each
- * x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ. Two WGSL dispatches forward and two backward for the whole group on
- * webgpu (x's gradient summed over the projections in one of them); one {@link loraLinear} per
- * projection elsewhere, or where the device binds too few storage buffers.
+ * x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ, with the work around them that `options` names: x first through an
+ * RMSNorm, a residual added to a single projection, or SwiGLU of gate and up (then the one output
+ * silu(y_0)·y_1). One WGSL dispatch forward and two backward for the whole group on webgpu (three
+ * with the norm; x's gradient summed over the projections in one of them); elsewhere, or where the
+ * device binds too few storage buffers, {@link rmsNorm}, one {@link loraLinear} per projection, then
+ * the add or {@link swiglu}.
  */
-export function loraLinearGroup(x: tf.Tensor2D, projections: LoraProjection[]): tf.Tensor2D[] {
-  if (loraGroupFits(x, projections)) return loraGroupWebGPU(x, projections);
-  return projections.map((p) => loraLinear(x, p.w, p.a, p.b, p.scale));
+export function loraLinearGroup(
+  x: tf.Tensor2D,
+  projections: LoraProjection[],
+  options: LoraGroupOptions = {},
+): tf.Tensor2D[] {
+  groupVariant(projections.length, options); // the options' own checks, on every backend
+  if (loraGroupFits(x, projections, options)) return loraGroupWebGPU(x, projections, options);
+  const input = options.norm ? rmsNorm(x, options.norm.w, options.norm.eps) : x;
+  const ys = projections.map((p) => loraLinear(input, p.w, p.a, p.b, p.scale));
+  if (options.residual) return [tf.add(options.residual, ys[0]) as tf.Tensor2D];
+  if (options.swiglu) return [swiglu(ys[0], ys[1])];
+  return ys;
 }
 
 /** Whether decoding can keep its KV cache preallocated and fill it with {@link writeKVCache} (webgpu, head size as {@link cachedAttention} needs). */

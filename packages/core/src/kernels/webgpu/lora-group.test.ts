@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../rng.js';
-import { countGpuWork } from '../../runtime/gpu-counters.js';
-import { loraLinearGroup } from '../transformer.js';
+import { countGpuWork, gpuBreakdown } from '../../runtime/gpu-counters.js';
+import { type LoraGroupOptions, loraLinearGroup } from '../transformer.js';
 import { useWebGPUForTests, webgpuTestsEnabled } from './test-backend.js';
-import { outputsAndGradients, randomInput, worstError } from './testing.js';
+import { type Input, outputsAndGradients, randomInput, worstError } from './testing.js';
 
 /** q, k, v-like projections of one x: different output sizes and scales, the same rank. */
 const OUTS = [9, 4, 70];
@@ -64,5 +64,100 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA projections on WebGPU', () =>
     const gradientOfSums = 3; // tfjs fills each sum's gradient
     expect(both.counts.dispatches - lossOnly.counts.dispatches).toBeLessThanOrEqual(2 + gradientOfSums);
     tf.dispose([x, ...ws, ...as, ...bs, ...forward.result, lossOnly.result, ...both.result]);
+  });
+});
+
+/** The worst relative error of `fn`'s outputs and input gradients on webgpu against the cpu backend. */
+async function errorAgainstCpu(fn: (...xs: tf.Tensor[]) => tf.Tensor[], inputs: Input[]): Promise<string> {
+  await tf.setBackend('cpu');
+  const want = await outputsAndGradients(fn, inputs);
+  await tf.setBackend('webgpu');
+  const got = await outputsAndGradients(fn, inputs);
+  const { error, index } = worstError(got, want);
+  return error <= 1e-4 ? 'ok' : `worst relative error ${error} at result ${index}`;
+}
+
+describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on WebGPU', () => {
+  beforeAll(useWebGPUForTests);
+  const [rows, inF, r] = [5, 70, 70];
+  const rng = new Rng(23);
+  const projection = (out: number) => ({ w: randomInput([out, inF], rng), a: randomInput([r, inF], rng, 0.1) });
+  const lora = (w: Input, a: tf.Tensor, b: tf.Tensor, scale: number) => ({
+    w: tf.tensor2d(w.values, w.shape as [number, number]),
+    a: a as tf.Tensor2D,
+    b: b as tf.Tensor2D,
+    scale,
+  });
+
+  it('RMSNorm before q, k, v: outputs and the gradients of x, the norm weight, every A and B within 1e-4 of cpu', async () => {
+    const ps = OUTS.map(projection);
+    const inputs = [
+      randomInput([rows, inF], rng, 3),
+      randomInput([inF], rng),
+      ...ps.map((p) => p.a),
+      ...OUTS.map((out) => randomInput([out, r], rng, 0.1)),
+    ];
+    const fn = (x: tf.Tensor, nw: tf.Tensor, ...ab: tf.Tensor[]) =>
+      loraLinearGroup(
+        x as tf.Tensor2D,
+        ps.map((p, q) => lora(p.w, ab[q], ab[OUTS.length + q], SCALES[q])),
+        { norm: { w: nw, eps: 1e-5 } },
+      );
+    expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
+  });
+
+  it('RMSNorm, gate and up, SwiGLU: silu(gate)·up and its gradients within 1e-4 of cpu', async () => {
+    const ps = [projection(90), projection(90)];
+    const inputs = [
+      randomInput([rows, inF], rng),
+      randomInput([inF], rng),
+      ...ps.map((p) => p.a),
+      ...ps.map(() => randomInput([90, r], rng, 0.1)),
+    ];
+    const fn = (x: tf.Tensor, nw: tf.Tensor, a0: tf.Tensor, a1: tf.Tensor, b0: tf.Tensor, b1: tf.Tensor) =>
+      loraLinearGroup(x as tf.Tensor2D, [lora(ps[0].w, a0, b0, 2), lora(ps[1].w, a1, b1, 0.5)], {
+        norm: { w: nw, eps: 1e-5 },
+        swiglu: true,
+      });
+    expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
+  });
+
+  it('a residual after one projection: the sum and the gradients of x, the residual, A and B within 1e-4 of cpu', async () => {
+    const p = projection(66);
+    const inputs = [randomInput([rows, inF], rng), randomInput([rows, 66], rng), p.a, randomInput([66, r], rng, 0.1)];
+    const fn = (x: tf.Tensor, res: tf.Tensor, a: tf.Tensor, b: tf.Tensor) =>
+      loraLinearGroup(x as tf.Tensor2D, [lora(p.w, a, b, 1.5)], { residual: res as tf.Tensor2D });
+    expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
+  });
+
+  it('takes them in its own dispatches: one forward, two backward (three with the norm)', async () => {
+    await tf.setBackend('webgpu');
+    const x = tf.randomNormal([4, 6]) as tf.Tensor2D;
+    const nw = tf.randomNormal([6]);
+    const w = tf.randomNormal([8, 6]) as tf.Tensor2D;
+    const b = tf.randomNormal([8, 2]) as tf.Tensor2D;
+    const res = tf.randomNormal([4, 8]) as tf.Tensor2D;
+    const count = async (options: LoraGroupOptions, n: number) => {
+      const run = (a: tf.Tensor) =>
+        loraLinearGroup(
+          x,
+          Array.from({ length: n }, () => ({ w, a: a as tf.Tensor2D, b, scale: 2 })),
+          options,
+        )[0];
+      const a = tf.randomNormal([2, 6]);
+      // Our kernels' dispatches only (tfjs' sum of the output and its gradient are not the group's).
+      const ours = () =>
+        Object.entries(gpuBreakdown())
+          .filter(([label]) => label.startsWith('introdl-'))
+          .reduce((total, [, count]) => total + count, 0);
+      const forward = await countGpuWork(() => tf.tidy(() => tf.keep(run(a))));
+      const forwardOnly = ours();
+      const both = await countGpuWork(() => tf.tidy(() => tf.grad((aa: tf.Tensor) => tf.sum(run(aa)) as tf.Scalar)(a)));
+      tf.dispose([a, forward.result, both.result]);
+      return [forwardOnly, ours() - forwardOnly];
+    };
+    expect(await count({ norm: { w: nw, eps: 1e-5 }, swiglu: true }, 2)).toEqual([1, 3]);
+    expect(await count({ residual: res }, 1)).toEqual([1, 2]);
+    tf.dispose([x, nw, w, b, res]);
   });
 });

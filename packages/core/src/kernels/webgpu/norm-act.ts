@@ -66,6 +66,58 @@ fn main(${WGSL_GRID_BUILTINS}) {
 }
 `;
 
+/**
+ * {@link RMSNORM_BACKWARD_DX} where no r was kept (a kernel that normalizes its own input, as the
+ * grouped LoRA forward does, has no storage buffer to spare for it): r from the row's mean(x²).
+ */
+const RMSNORM_BACKWARD_DX_RECOMPUTE = /* wgsl */ `
+struct Params { rows: u32, width: u32, eps: f32 }
+${wgslBindings(['dy', 'x', 'w'], ['dx'])}
+var<workgroup> partial: array<f32, 64>;
+var<workgroup> squares: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(${WGSL_GRID_BUILTINS}) {
+  let row = wid.y * nwg.x + wid.x;
+  let live = row < p.rows;
+  let base = row * p.width;
+  var s = 0.0;
+  var ss = 0.0;
+  if (live) {
+    for (var j = lid; j < p.width; j += 64u) { let v = x[base + j]; s += dy[base + j] * w[j] * v; ss += v * v; }
+  }
+  ${wgslWorkgroupReduce(64, [
+    { shared: 'partial', value: 's' },
+    { shared: 'squares', value: 'ss' },
+  ])}
+  if (!live) { return; }
+  let r = inverseSqrt(squares[0] / f32(p.width) + p.eps);
+  let c = partial[0] * r * r * r / f32(p.width);
+  for (var j = lid; j < p.width; j += 64u) {
+    dx[base + j] = r * w[j] * dy[base + j] - x[base + j] * c;
+  }
+}
+`;
+
+/**
+ * RMSNorm's input gradient on webgpu, dx for dy at the output of x / √(mean(x²) + ε) · w (x and dy
+ * [rows, width], w [width]), in one dispatch with r recomputed per row.
+ */
+export function rmsNormInputGradient(
+  dy: tf.TensorInfo,
+  x: tf.TensorInfo,
+  w: tf.TensorInfo,
+  eps: number,
+): tf.TensorInfo {
+  const [rows, width] = rowsOfLast(x.shape);
+  const [dx] = launch(webgpuBackend(), 'introdl-rmsnorm-backward-dx-recompute', () => RMSNORM_BACKWARD_DX_RECOMPUTE, {
+    inputs: [dy, x, w],
+    outputs: [x.shape],
+    uniforms: words(rows, width, f32(eps)),
+    workgroups: grid(rows, 1),
+  });
+  return dx;
+}
+
 /** dw_j = Σ_rows dy·x·r: one thread per column. */
 const RMSNORM_BACKWARD_DW = /* wgsl */ `
 struct Params { rows: u32, width: u32 }
