@@ -382,8 +382,9 @@ export class LlamaModel implements Trainable {
         parts.map((p) => ({ w: p.w as tf.Tensor2D, a: p.lora!.A, b: p.lora!.B, scale: p.lora!.scale })),
         around,
       );
+      // Past the modules' outputs: x passed through (passInput).
       return ys.map((y, i) => {
-        const bias = parts[i].bias;
+        const bias = parts[i]?.bias;
         return (bias ? tf.add(y, bias as tf.Tensor) : y) as tf.Tensor2D;
       });
     }
@@ -463,13 +464,15 @@ export class LlamaModel implements Trainable {
     const { B, T } = ctx;
     const names = this.names[l];
     const rep = nh / nkv;
-    const [qx, kx, vx] = this.projectGroup(
+    // In a block, x comes back out of the q/k/v group to be o_proj's residual: its two gradients
+    // then add up inside the group's backward.
+    const [qx, kx, vx, passed] = this.projectGroup(
       x,
       [names.linear.q_proj!, names.linear.k_proj!, names.linear.v_proj!],
       options,
-      block ? { norm: this.normOf(names.inputNorm) } : undefined,
+      block ? { norm: this.normOf(names.inputNorm), passInput: true } : undefined,
     );
-    const residual = block ? { residual: x } : undefined;
+    const residual = block ? { residual: passed } : undefined;
     let q = qx.reshape<tf.Tensor4D>([B, T, nh, d]);
     let k = kx.reshape<tf.Tensor4D>([B, T, nkv, d]);
     let v = vx.reshape<tf.Tensor4D>([B, T, nkv, d]);
@@ -560,14 +563,14 @@ export class LlamaModel implements Trainable {
     const names = this.names[l].linear;
     const gelu = this.config.hiddenAct === 'gelu_tanh';
     const modules = [names.gate_proj!, names.up_proj!];
-    const residual = block ? { residual: x } : undefined;
     if (block && !gelu) {
       const norm = this.normOf(this.names[l].ffnNorm);
-      const [act] = this.projectGroup(x, modules, options, { norm, swiglu: true });
-      return this.project(act, names.down_proj!, options, residual);
+      const [act, passed] = this.projectGroup(x, modules, options, { norm, swiglu: true, passInput: true });
+      return this.project(act, names.down_proj!, options, { residual: passed });
     }
-    const around = block ? { norm: this.normOf(this.names[l].ffnNorm) } : undefined;
-    const [gate, up] = this.projectGroup(x, modules, options, around);
+    const around = block ? { norm: this.normOf(this.names[l].ffnNorm), passInput: true } : undefined;
+    const [gate, up, passed] = this.projectGroup(x, modules, options, around);
+    const residual = block ? { residual: passed } : undefined;
     if (gelu) {
       // GELU, tanh approximation (PyTorch's gelu(approximate="tanh")): ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
       const inner = tf.mul(tf.add(gate, tf.mul(tf.pow(gate, 3), 0.044715)), Math.sqrt(2 / Math.PI));

@@ -118,8 +118,9 @@ export type { LoraGroupOptions, LoraProjection };
  * Several LoRA projections of the same x (a layer's q, k and v; gate and up): each
  * x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ, with the work around them that `options` names: x first through an
  * RMSNorm, a residual added to a single projection, or SwiGLU of gate and up (then the one output
- * silu(y_0)·y_1). One WGSL dispatch forward and two backward for the whole group on webgpu (three
- * with the norm; x's gradient summed over the projections in one of them); elsewhere, or where the
+ * silu(y_0)·y_1), and x itself last with `passInput`. One WGSL dispatch forward and two backward
+ * for the whole group on webgpu (three with the norm; x's gradient summed over the projections in
+ * one of them); elsewhere, or where the
  * device binds too few storage buffers, {@link rmsNorm}, one {@link loraLinear} per projection, then
  * the add or {@link swiglu}.
  */
@@ -132,9 +133,10 @@ export function loraLinearGroup(
   if (loraGroupFits(x, projections, options)) return loraGroupWebGPU(x, projections, options);
   const input = options.norm ? rmsNorm(x, options.norm.w, options.norm.eps) : x;
   const ys = projections.map((p) => loraLinear(input, p.w, p.a, p.b, p.scale));
+  const passed = options.passInput ? [x] : [];
   if (options.residual) return [tf.add(options.residual, ys[0]) as tf.Tensor2D];
-  if (options.swiglu) return [swiglu(ys[0], ys[1])];
-  return ys;
+  if (options.swiglu) return [swiglu(ys[0], ys[1]), ...passed];
+  return [...ys, ...passed];
 }
 
 /** Whether decoding can keep its KV cache preallocated and fill it with {@link writeKVCache} (webgpu, head size as {@link cachedAttention} needs). */

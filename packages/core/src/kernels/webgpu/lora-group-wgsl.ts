@@ -22,6 +22,11 @@ export interface GroupVariant {
   residual: boolean;
   /** Two projections (gate, up), and the result is silu(y_0)·y_1. */
   swiglu: boolean;
+  /**
+   * With the norm: x itself is an output too (the same buffer, no copy), for the residual add, so
+   * that its gradient from there joins the norm's in the norm's backward kernel. No other shader text.
+   */
+  passInput: boolean;
 }
 
 export const PARAMS =

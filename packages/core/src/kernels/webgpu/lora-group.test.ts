@@ -89,7 +89,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     scale,
   });
 
-  it('RMSNorm before q, k, v: outputs and the gradients of x, the norm weight, every A and B within 1e-4 of cpu', async () => {
+  it('RMSNorm before q, k, v, x passed through: outputs and the gradients of x, the norm weight, every A and B within 1e-4 of cpu', async () => {
     const ps = OUTS.map(projection);
     const inputs = [
       randomInput([rows, inF], rng, 3),
@@ -101,7 +101,8 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
       loraLinearGroup(
         x as tf.Tensor2D,
         ps.map((p, q) => lora(p.w, ab[q], ab[OUTS.length + q], SCALES[q])),
-        { norm: { w: nw, eps: 1e-5 } },
+        // x passed through as a fourth output: its gradient joins the norm's in one kernel
+        { norm: { w: nw, eps: 1e-5 }, passInput: true },
       );
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
@@ -157,6 +158,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
       return [forwardOnly, ours() - forwardOnly];
     };
     expect(await count({ norm: { w: nw, eps: 1e-5 }, swiglu: true }, 2)).toEqual([1, 3]);
+    expect(await count({ norm: { w: nw, eps: 1e-5 }, passInput: true }, 3)).toEqual([1, 3]);
     expect(await count({ residual: res }, 1)).toEqual([1, 2]);
     tf.dispose([x, nw, w, b, res]);
   });

@@ -58,13 +58,25 @@ export interface LoraGroupOptions {
   residual?: tf.Tensor2D;
   /** A group of two projections of one size (gate, up) returns the one output silu(y_0)·y_1. */
   swiglu?: boolean;
+  /**
+   * With `norm`: x itself is returned too, last, to be the residual a later group adds: its
+   * gradient from there is then added inside the norm's backward kernel, not by tfjs' own add.
+   */
+  passInput?: boolean;
 }
 
 /** The kernel variant for these options, or why they do not go together. */
 export function groupVariant(n: number, options: LoraGroupOptions): GroupVariant {
   if (options.residual && n !== 1) throw new Error('a residual is added to a group of one projection');
   if (options.swiglu && n !== 2) throw new Error('SwiGLU takes a group of two projections (gate, up)');
-  return { n, norm: options.norm !== undefined, residual: options.residual !== undefined, swiglu: !!options.swiglu };
+  if (options.passInput && !options.norm) throw new Error('passInput goes with a norm');
+  return {
+    n,
+    norm: options.norm !== undefined,
+    residual: options.residual !== undefined,
+    swiglu: !!options.swiglu,
+    passInput: !!options.passInput,
+  };
 }
 
 /** Storage buffers the group's widest kernel binds. */
@@ -112,7 +124,8 @@ function paramsOf(x: tf.TensorInfo, as: tf.TensorInfo[], ws: tf.TensorInfo[], at
 function register(v: GroupVariant): string {
   const { n } = v;
   const flags = `${v.norm ? '-norm' : ''}${v.residual ? '-residual' : ''}${v.swiglu ? '-swiglu' : ''}`;
-  const name = `IntrodlLoraGroup${n}${flags}`;
+  // passInput changes the kernel's outputs, not its shaders.
+  const name = `IntrodlLoraGroup${n}${flags}${v.passInput ? '-pass' : ''}`;
   const key = (part: string) => `introdl-lora-group-${part}-${n}${flags}`;
   const saved = ['x', ...numbered('a', n), ...numbered('b', n), ...numbered('w', n), ...(v.norm ? ['nw'] : [])];
   registerWebGPUKernel(
@@ -129,19 +142,29 @@ function register(v: GroupVariant): string {
           [rows, n * r],
           ...(v.norm ? [[rows, inF]] : []),
         ];
-        return launch(backend as never, key('forward'), () => forwardShader(v), {
+        const outputs = launch(backend as never, key('forward'), () => forwardShader(v), {
           inputs: [x, ...get(v.norm ? ['nw'] : []), ...ws, ...as, ...bs, ...get(v.residual ? ['res'] : [])],
           outputs: shapes,
           uniforms,
           workgroups: [groups(Math.max(...outs)), rows, v.swiglu ? 1 : n],
         });
+        if (!v.passInput) return outputs;
+        // x as an output of its own: the same buffer, one more reference (as tfjs' reshape does).
+        (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+        return [...outputs, { dataId: x.dataId, shape: x.shape, dtype: x.dtype }];
       },
     },
     {
       kernelName: name,
       inputsToSave: saved,
       // SwiGLU's backward needs gate and up; every backward the down-projections (and x̂).
-      outputsToSave: [...Array(n).fill(v.swiglu), ...(v.swiglu ? [false] : []), true, ...(v.norm ? [true] : [])],
+      outputsToSave: [
+        ...Array(n).fill(v.swiglu),
+        ...(v.swiglu ? [false] : []),
+        true,
+        ...(v.norm ? [true] : []),
+        ...(v.passInput ? [false] : []),
+      ],
       gradFunc: (dys, savedTensors, attrs) => {
         const all = dys as tf.Tensor[];
         let at = 0;
@@ -175,7 +198,8 @@ function register(v: GroupVariant): string {
         });
         toTensor(ddowns).dispose();
         // With the norm, dxn is the gradient at x̂; x's goes through the norm's backward.
-        const dx = toTensor(nw ? rmsNormInputGradient(dxn, x, nw, a.eps) : dxn);
+        const passed = v.passInput ? all[all.length - 1] : undefined;
+        const dx = toTensor(nw ? rmsNormInputGradient(dxn, x, nw, a.eps, passed) : dxn);
         const grads: Record<string, () => tf.Tensor> = { x: () => dx };
         da.forEach((t, q) => {
           const tensor = toTensor(t);
@@ -227,11 +251,10 @@ export function loraGroupWebGPU(
   if (options.residual) inputs.res = options.residual;
   const attrs = { ...v, scales: projections.map((p) => p.scale), eps: options.norm?.eps ?? 0 };
   const out = tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor[];
-  // Returned: the projections, or SwiGLU's product; the rest only serves the backward pass.
-  const kept = v.swiglu ? 1 : n;
+  // Returned: the projections, or SwiGLU's product (and x passed through); the rest only serves
+  // the backward pass.
   const first = v.swiglu ? n : 0;
-  out.forEach((t, i) => {
-    if (i < first || i >= first + kept) t.dispose();
-  });
-  return out.slice(first, first + kept) as tf.Tensor2D[];
+  const returned = [...out.slice(first, first + (v.swiglu ? 1 : n)), ...(v.passInput ? [out[out.length - 1]] : [])];
+  for (const t of out) if (!returned.includes(t)) t.dispose();
+  return returned as tf.Tensor2D[];
 }

@@ -69,10 +69,13 @@ fn main(${WGSL_GRID_BUILTINS}) {
 /**
  * {@link RMSNORM_BACKWARD_DX} where no r was kept (a kernel that normalizes its own input, as the
  * grouped LoRA forward does, has no storage buffer to spare for it): r from the row's mean(x²).
+ * With `extra`, a gradient reaching x another way (the residual stream's) is added in, where tfjs
+ * would add the two in a dispatch of its own.
  */
-const RMSNORM_BACKWARD_DX_RECOMPUTE = /* wgsl */ `
+function rmsNormBackwardDxRecompute(extra: boolean): string {
+  return /* wgsl */ `
 struct Params { rows: u32, width: u32, eps: f32 }
-${wgslBindings(['dy', 'x', 'w'], ['dx'])}
+${wgslBindings(['dy', 'x', 'w', ...(extra ? ['dextra'] : [])], ['dx'])}
 var<workgroup> partial: array<f32, 64>;
 var<workgroup> squares: array<f32, 64>;
 @compute @workgroup_size(64)
@@ -93,24 +96,28 @@ fn main(${WGSL_GRID_BUILTINS}) {
   let r = inverseSqrt(squares[0] / f32(p.width) + p.eps);
   let c = partial[0] * r * r * r / f32(p.width);
   for (var j = lid; j < p.width; j += 64u) {
-    dx[base + j] = r * w[j] * dy[base + j] - x[base + j] * c;
+    dx[base + j] = r * w[j] * dy[base + j] - x[base + j] * c${extra ? ' + dextra[base + j]' : ''};
   }
 }
 `;
+}
 
 /**
  * RMSNorm's input gradient on webgpu, dx for dy at the output of x / √(mean(x²) + ε) · w (x and dy
- * [rows, width], w [width]), in one dispatch with r recomputed per row.
+ * [rows, width], w [width]), in one dispatch with r recomputed per row; plus `extra` (x's gradient
+ * by another path) when given.
  */
 export function rmsNormInputGradient(
   dy: tf.TensorInfo,
   x: tf.TensorInfo,
   w: tf.TensorInfo,
   eps: number,
+  extra?: tf.TensorInfo,
 ): tf.TensorInfo {
   const [rows, width] = rowsOfLast(x.shape);
-  const [dx] = launch(webgpuBackend(), 'introdl-rmsnorm-backward-dx-recompute', () => RMSNORM_BACKWARD_DX_RECOMPUTE, {
-    inputs: [dy, x, w],
+  const key = `introdl-rmsnorm-backward-dx-recompute${extra ? '-extra' : ''}`;
+  const [dx] = launch(webgpuBackend(), key, () => rmsNormBackwardDxRecompute(extra !== undefined), {
+    inputs: [dy, x, w, ...(extra ? [extra] : [])],
     outputs: [x.shape],
     uniforms: words(rows, width, f32(eps)),
     workgroups: grid(rows, 1),
