@@ -4,6 +4,7 @@ import { versions } from '../run/run-folder.js';
 import type { BackendStatus } from '../runtime/backend-names.js';
 import { probeAllBackends } from '../runtime/backends.js';
 import { nativeKernelStatus } from '../runtime/native-kernels.js';
+import { probeInChild } from './doctor-probe.js';
 
 /** What `introdl doctor` found. */
 export interface DoctorReport {
@@ -19,9 +20,15 @@ export interface DoctorReport {
 
 /** Probes every backend and the data folders. `ok` when at least one backend works. */
 export async function runDoctor(): Promise<DoctorReport> {
-  const backends = await probeAllBackends();
+  // WebGPU and ONNX Runtime's providers are probed in child processes: see probeInChild.
+  const backends = await probeAllBackends({ probeWebGPU: webgpuInChild });
   const cpuMatmul = nativeKernelStatus()?.matmul ?? 'wasm (the wasm backend did not load)';
-  const onnxRuntime = await onnxRuntimeStatus();
+  const ort = await probeInChild<OnnxRuntimeStatus>('onnx');
+  const onnxRuntime = !ort
+    ? await onnxRuntimeStatus()
+    : 'value' in ort
+      ? ort.value
+      : { providers: [], error: ort.failure };
   return {
     versions: versions(),
     backends,
@@ -30,6 +37,13 @@ export async function runDoctor(): Promise<DoctorReport> {
     data: await dataStatus(),
     ok: backends.some((b) => b.works),
   };
+}
+
+/** The webgpu backend's status from a child process (undefined: probe in-process). */
+async function webgpuInChild(): Promise<BackendStatus | undefined> {
+  const r = await probeInChild<BackendStatus>('webgpu');
+  if (!r) return undefined;
+  return 'value' in r ? r.value : { name: 'webgpu', works: false, detail: `the WebGPU ${r.failure.slice(4)}` };
 }
 
 /** The report as the lines the CLI prints. */

@@ -100,12 +100,25 @@ export async function probeBackend(name: BackendName): Promise<BackendStatus> {
   }
 }
 
-/** Probes every backend (for `introdl doctor`). Leaves the one `auto` would pick active. */
-export async function probeAllBackends(): Promise<BackendStatus[]> {
+/**
+ * Probes every backend (for `introdl doctor`). Leaves the one `auto` would pick active.
+ * `probeWebGPU`, when given and it answers, replaces the in-process WebGPU probe (doctor runs it
+ * in a child process to keep Dawn's stderr warnings out of the report); when WebGPU is then the
+ * backend `auto` would pick (a GPU), it is activated here as well.
+ */
+export async function probeAllBackends(
+  options: { probeWebGPU?: () => Promise<BackendStatus | undefined> } = {},
+): Promise<BackendStatus[]> {
   const statuses: BackendStatus[] = [];
-  for (const name of BACKENDS) statuses.push(await probeBackend(name));
+  let probedElsewhere = false;
+  for (const name of BACKENDS) {
+    const outside = name === 'webgpu' ? await options.probeWebGPU?.() : undefined;
+    if (outside) probedElsewhere = true;
+    statuses.push(outside ?? (await probeBackend(name)));
+  }
   const best = statuses.find((s) => s.works && !s.software);
-  if (best) await tf.setBackend(TFJS_NAME[best.name]);
+  if (best && best.name === 'webgpu' && probedElsewhere) await probeBackend('webgpu');
+  else if (best) await tf.setBackend(TFJS_NAME[best.name]);
   return statuses;
 }
 
