@@ -182,47 +182,93 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `;
 }
 
-/** The second backward kernel's read-only buffers (x is x̂ with the norm). */
-export function dxDaInputs(v: GroupVariant): string[] {
-  return [...gradientOfOutputs(v).buffers, ...numbered('W', v.n), 'ddowns', ...numbered('A', v.n), 'x'];
+/** The second backward kernel's read-only buffers (x is x̂ with the norm; h the norm's input when `inline`). */
+export function dxDaInputs(v: GroupVariant, inline = false): string[] {
+  const norm = inline ? ['h', 'nw', ...(v.passInput ? ['dpass'] : [])] : [];
+  return [...gradientOfOutputs(v).buffers, ...numbered('W', v.n), 'ddowns', ...numbered('A', v.n), 'x', ...norm];
 }
 
-/**
- * z = 0: dx[i, k] = Σ_q (Σ_j dy_q[i, j]·W_q[j, k] + Σ_l ddowns[i, q·r + l]·A_q[l, k]) (x over in, y
- * over rows): x's gradient summed over the projections;
- * z = 1 + q: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] (x over in, y over r).
- */
-export function dxDaShader(v: GroupVariant): string {
-  const n = v.n;
-  return /* wgsl */ `${PARAMS}
-${wgslBindings(dxDaInputs(v), ['dx', ...numbered('dA', n)])}
-${gradientOfOutputs(v).code}
-${reader('W', n)}
-${reader('A', n)}
-${writer('dA', n)}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k = gid.x;
-  let row = gid.y;
-  let nr = p.n * p.r;
-  if (k >= p.inF) { return; }
-  if (gid.z == 0u) {
-    if (row >= p.rows) { return; }
-    var a = 0.0;
+/** The second backward kernel's outputs: dx and every dA_q. */
+export function dxDaOutputs(v: GroupVariant): string[] {
+  return ['dx', ...numbered('dA', v.n)];
+}
+
+/** WGSL: dxn = Σ_q (Σ_j dy_q[row, j]·W_q[j, k] + Σ_l ddowns[row, q·r + l]·A_q[l, k]) at (row, k). */
+const DXN = `var a = 0.0;
     for (var q = 0u; q < p.n; q++) {
       let out = p.outs[q];
       for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_W(q, j * p.inF + k); }
       let d = row * nr + q * p.r;
       for (var l = 0u; l < p.r; l++) { a += ddowns[d + l] * read_A(q, l * p.inF + k); }
+    }`;
+
+/**
+ * z = 0, `inline`: a workgroup per row (x = 0) takes the gradient at x̂ through the RMSNorm too,
+ * dx = r·w·dxn − h·r³/in·Σ_k dxn·w·h (+ the passed input's gradient), r from the row's mean(h²):
+ * a dispatch fewer than the norm's own kernel after. dxn waits in dx between the two loops.
+ */
+function normInlineRows(v: GroupVariant): string {
+  return `if (wid.x != 0u || wid.y >= p.rows) { return; }
+    let row = wid.y;
+    var s = 0.0;
+    var ss = 0.0;
+    for (var k = lid; k < p.inF; k += 64u) {
+      ${DXN}
+      let e = row * p.inF + k;
+      dx[e] = a;
+      s += a * nw[k] * h[e];
+      ss += h[e] * h[e];
     }
+    ${wgslWorkgroupReduce(64, [
+      { shared: 'partial', value: 's' },
+      { shared: 'squares', value: 'ss' },
+    ])}
+    let rs = inverseSqrt(squares[0] / f32(p.inF) + p.eps);
+    let c = partial[0] * rs * rs * rs / f32(p.inF);
+    for (var k = lid; k < p.inF; k += 64u) {
+      let e = row * p.inF + k;
+      dx[e] = rs * nw[k] * dx[e] - h[e] * c${v.passInput ? ' + dpass[e]' : ''};
+    }
+    return;`;
+}
+
+/**
+ * z = 0: dx[i, k] = Σ_q (Σ_j dy_q[i, j]·W_q[j, k] + Σ_l ddowns[i, q·r + l]·A_q[l, k]) (x over in, y
+ * over rows): x's gradient summed over the projections (through the norm with `inline`);
+ * z = 1 + q: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] (x over in, y over r).
+ */
+export function dxDaShader(v: GroupVariant, inline = false): string {
+  const n = v.n;
+  const rows = inline
+    ? normInlineRows(v)
+    : `let k = gid.x;
+    let row = gid.y;
+    if (k >= p.inF || row >= p.rows) { return; }
+    ${DXN}
     dx[row * p.inF + k] = a;
-  } else {
-    let q = gid.z - 1u;
-    if (row >= p.r) { return; }
-    var a = 0.0;
-    for (var i = 0u; i < p.rows; i++) { a += ddowns[i * nr + q * p.r + row] * x[i * p.inF + k]; }
-    write_dA(q, row * p.inF + k, a);
+    return;`;
+  return /* wgsl */ `${PARAMS}
+${wgslBindings(dxDaInputs(v, inline), dxDaOutputs(v))}
+${gradientOfOutputs(v).code}
+${reader('W', n)}
+${reader('A', n)}
+${writer('dA', n)}
+var<workgroup> partial: array<f32, 64>;
+var<workgroup> squares: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let nr = p.n * p.r;
+  if (wid.z == 0u) {
+    ${rows}
   }
+  let k = gid.x;
+  let q = gid.z - 1u;
+  let row = gid.y;
+  if (k >= p.inF || row >= p.r) { return; }
+  var a = 0.0;
+  for (var i = 0u; i < p.rows; i++) { a += ddowns[i * nr + q * p.r + row] * x[i * p.inF + k]; }
+  write_dA(q, row * p.inF + k, a);
 }
 `;
 }

@@ -107,7 +107,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
 
-  it('RMSNorm, gate and up, SwiGLU: silu(gate)·up and its gradients within 1e-4 of cpu', async () => {
+  it('RMSNorm, gate and up, SwiGLU, x passed through: silu(gate)·up and the gradients (the norm’s inside dx-da) within 1e-4 of cpu', async () => {
     const ps = [projection(90), projection(90)];
     const inputs = [
       randomInput([rows, inF], rng),
@@ -119,6 +119,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
       loraLinearGroup(x as tf.Tensor2D, [lora(ps[0].w, a0, b0, 2), lora(ps[1].w, a1, b1, 0.5)], {
         norm: { w: nw, eps: 1e-5 },
         swiglu: true,
+        passInput: true,
       });
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
@@ -131,7 +132,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
 
-  it('takes them in its own dispatches: one forward, two backward (three with the norm)', async () => {
+  it('takes them in its own dispatches: one forward, two backward (three with the norm where it does not fit in dx-da)', async () => {
     await tf.setBackend('webgpu');
     const x = tf.randomNormal([4, 6]) as tf.Tensor2D;
     const nw = tf.randomNormal([6]);
@@ -157,7 +158,8 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
       tf.dispose([a, forward.result, both.result]);
       return [forwardOnly, ours() - forwardOnly];
     };
-    expect(await count({ norm: { w: nw, eps: 1e-5 }, swiglu: true }, 2)).toEqual([1, 3]);
+    // gate/up: the norm's backward fits in the dx-da kernel on llvmpipe's 16 buffers; q/k/v's not
+    expect(await count({ norm: { w: nw, eps: 1e-5 }, swiglu: true, passInput: true }, 2)).toEqual([1, 2]);
     expect(await count({ norm: { w: nw, eps: 1e-5 }, passInput: true }, 3)).toEqual([1, 3]);
     expect(await count({ residual: res }, 1)).toEqual([1, 2]);
     tf.dispose([x, nw, w, b, res]);

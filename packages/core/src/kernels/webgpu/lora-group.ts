@@ -3,6 +3,7 @@ import {
   ddownDbInputs,
   ddownDbShader,
   dxDaInputs,
+  dxDaOutputs,
   dxDaShader,
   forwardInputs,
   forwardOutputs,
@@ -17,6 +18,7 @@ import {
   fusedWebGPUFits,
   groups,
   launch,
+  maxStorageBuffers,
   registerWebGPUKernel,
   toTensor,
   webgpuBackend,
@@ -190,16 +192,23 @@ function register(v: GroupVariant): string {
           uniforms,
           workgroups: [groups(n * r), Math.max(rows, ...outs), 1 + n],
         });
-        const [dxn, ...da] = launch(be, key('dx-da'), () => dxDaShader(v), {
-          inputs: [...dy, ...ws, ddowns, ...as, xn ?? x],
-          outputs: [[rows, inF], ...as.map((t) => t.shape)],
-          uniforms,
-          workgroups: [groups(inF), Math.max(rows, r), 1 + n],
-        });
-        toTensor(ddowns).dispose();
-        // With the norm, dxn is the gradient at x̂; x's goes through the norm's backward.
         const passed = v.passInput ? all[all.length - 1] : undefined;
-        const dx = toTensor(nw ? rmsNormInputGradient(dxn, x, nw, a.eps, passed) : dxn);
+        // The norm's backward inside this kernel where the device binds enough buffers (gate/up
+        // on llvmpipe's 16), else in a dispatch of its own after it (q/k/v there).
+        const inline = v.norm && maxStorageBuffers(be) >= dxDaInputs(v, true).length + dxDaOutputs(v).length;
+        const dxDa = (withNorm: boolean) =>
+          launch(be, key(withNorm ? 'dx-da-inline' : 'dx-da'), () => dxDaShader(v, withNorm), {
+            inputs: [...dy, ...ws, ddowns, ...as, xn ?? x, ...(withNorm ? [x, nw, ...(passed ? [passed] : [])] : [])],
+            outputs: [[rows, inF], ...as.map((t) => t.shape)],
+            uniforms,
+            workgroups: [groups(inF), Math.max(rows, r), 1 + n],
+          });
+        const [dxOut, ...da] = dxDa(inline);
+        // Inline, the norm weight's gradient would need ddowns again: freed with the backward pass.
+        const ddownsTensor = toTensor(ddowns);
+        if (!inline) ddownsTensor.dispose();
+        // With the norm (not inline), dxOut is the gradient at x̂; x's goes through the norm's backward.
+        const dx = toTensor(nw && !inline ? rmsNormInputGradient(dxOut, x, nw, a.eps, passed) : dxOut);
         const grads: Record<string, () => tf.Tensor> = { x: () => dx };
         da.forEach((t, q) => {
           const tensor = toTensor(t);
@@ -214,11 +223,19 @@ function register(v: GroupVariant): string {
           grads[`w${q}`] = () => tf.zerosLike(w);
         });
         if (nw) {
-          const dxnTensor = toTensor(dxn);
+          // The gradient at x̂: dx-da's output, or where the norm went inline (and dxn into dx),
+          // the plain kernel again, only when asked.
+          const dxnTensor = inline ? undefined : toTensor(dxOut);
+          const dxnAgain = () => {
+            const [again, ...das] = dxDa(false);
+            for (const t of das) toTensor(t).dispose();
+            return toTensor(again);
+          };
           // Only where the norm's weight trains (never in Lab 3): Σ_rows dx̂·x·r, with tfjs ops.
           grads.nw = () => {
+            const dxn = dxnTensor ?? dxnAgain();
             const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), a.eps));
-            return tf.reshape(tf.sum(tf.mul(tf.mul(dxnTensor, x), rstd), 0), nw.shape);
+            return tf.reshape(tf.sum(tf.mul(tf.mul(dxn, x), rstd), 0), nw.shape);
           };
         }
         if (v.residual) grads.res = () => tf.clone(all[0]);
