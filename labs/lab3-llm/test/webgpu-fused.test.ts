@@ -5,6 +5,7 @@ import { type LlamaConfig, PROJECTIONS } from '../src/model/config.js';
 import { generate } from '../src/model/generate.js';
 import { expectedWeights } from '../src/model/layout.js';
 import { LlamaModel } from '../src/model/llama.js';
+import { crossEntropyRows } from '../src/train/cross-entropy.js';
 
 /**
  * On webgpu the decoder runs core's fused kernels (RMSNorm, SwiGLU, RoPE + causal GQA attention,
@@ -119,4 +120,35 @@ describe.runIf(process.env.INTRODL_WEBGPU_TESTS !== '0')('Lab 3 decoder with fus
       }
     },
   );
+
+  it('per-token cross-entropy (core’s fused kernel on webgpu) gives the cpu kernels’ losses and dlogits within 1e-4', async () => {
+    const rng = new Rng(3);
+    const [N, V] = [7, 300];
+    const values = Float32Array.from({ length: N * V }, () => 3 * rng.normal());
+    const weights = Float32Array.from({ length: N }, () => rng.normal());
+    const run = async (backend: 'cpu' | 'webgpu') => {
+      await useBackend(backend);
+      const logits = tf.variable(tf.tensor2d(values, [N, V]), true, `xent-${backend}`);
+      const targets = tf.tensor1d([0, 299, 17, 5, 5, 123, 250], 'int32');
+      const w = tf.tensor1d(weights);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(crossEntropyRows(logits as tf.Tensor2D, targets), w)) as tf.Scalar,
+        [logits],
+      );
+      const out = [await value.data(), await grads[logits.name].data()] as Float32Array[];
+      tf.dispose([logits, targets, w, value, ...Object.values(grads)]);
+      return out;
+    };
+    const want = await run('cpu');
+    const got = await run('webgpu');
+    for (let i = 0; i < want.length; i++) {
+      let diff = 0;
+      let scale = 1e-12;
+      for (let j = 0; j < want[i].length; j++) {
+        diff = Math.max(diff, Math.abs(got[i][j] - want[i][j]));
+        scale = Math.max(scale, Math.abs(want[i][j]));
+      }
+      expect(diff / scale, `result ${i}`).toBeLessThanOrEqual(1e-4);
+    }
+  });
 });

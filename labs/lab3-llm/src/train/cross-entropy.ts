@@ -1,4 +1,4 @@
-import { tf } from '@introdl/core';
+import { fusedWebGPUActive, softmaxCrossEntropy, tf } from '@introdl/core';
 import { KERNEL_BACKENDS, type KernelMemory } from '../model/kernel-memory.js';
 
 /**
@@ -10,6 +10,7 @@ import { KERNEL_BACKENDS, type KernelMemory } from '../model/kernel-memory.js';
  * dozen of them (max, shifted, exp, equality masks, the one-hot, products). On the cpu and wasm
  * backends two kernels do it in single passes over the logits: the forward pass writes the loss
  * and the log-normaliser per row and nothing else; the backward pass writes the gradient directly.
+ * On webgpu core's per-position softmax cross-entropy does the same in one WGSL dispatch each way.
  * Other backends compose tfjs ops (same values, more memory).
  */
 
@@ -82,6 +83,9 @@ function ensureKernels(): void {
 
 /** −log softmax(logits)[targets] per row, differentiable in `logits` (not in `targets`). */
 export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  // A target outside the vocabulary gets loss 0 there (tf.oneHot's zero row), where the kernels
+  // here throw: webgpu cannot read the targets back synchronously to check them.
+  if (fusedWebGPUActive()) return softmaxCrossEntropy(tf.cast(targets, 'int32'), logits, 'none') as tf.Tensor1D;
   ensureKernels();
   const [N, V] = logits.shape;
   const fused = Boolean(tf.getKernel(XENT_FORWARD, tf.getBackend()));

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BadShapeError } from '../errors.js';
 import { bceFits, bceLogitsMeanWebGPU } from '../kernels/webgpu/bce.js';
-import { softmaxXentFits, softmaxXentMeanWebGPU } from '../kernels/webgpu/softmax-xent.js';
+import { softmaxXentFits, softmaxXentMeanWebGPU, softmaxXentRowsWebGPU } from '../kernels/webgpu/softmax-xent.js';
 
 /**
  * Loss functions from the lecture, each returning the mean over the batch as a scalar.
@@ -54,8 +54,8 @@ export function logSoftmax(logits: tf.Tensor): tf.Tensor {
  * Softmax cross-entropy with integer labels (PyTorch's CrossEntropyLoss, Keras'
  * sparse_categorical_crossentropy(from_logits=true)): −log softmax(z)[label].
  * `logits` is [..., C] and `labels` an int32 tensor of the leading shape [...].
- * With `reduction: 'none'` it returns the per-position loss of shape [...]. The mean is one fused
- * kernel pass each way on webgpu (int32 labels).
+ * With `reduction: 'none'` it returns the per-position loss of shape [...]. On webgpu (int32 labels)
+ * each is fused: the mean two dispatches forward and one backward, per position one each way.
  */
 export function softmaxCrossEntropy(
   labels: tf.Tensor,
@@ -66,7 +66,9 @@ export function softmaxCrossEntropy(
   if (labels.shape.length !== lead.length || labels.shape.some((d, i) => d !== lead[i])) {
     throw new BadShapeError('softmaxCrossEntropy: labels', lead, labels.shape);
   }
-  if (reduction === 'mean' && softmaxXentFits(labels, logits)) return softmaxXentMeanWebGPU(labels, logits);
+  if (softmaxXentFits(labels, logits)) {
+    return reduction === 'mean' ? softmaxXentMeanWebGPU(labels, logits) : softmaxXentRowsWebGPU(labels, logits);
+  }
   return tf.tidy(() => {
     const classes = logits.shape[logits.shape.length - 1];
     const oneHot = tf.oneHot(tf.cast(labels, 'int32').flatten(), classes).reshape(logits.shape);

@@ -26,6 +26,14 @@ describe.runIf(webgpuTestsEnabled())('fused losses on WebGPU', () => {
     expect(error, `worst relative error ${error} at result ${index}`).toBeLessThanOrEqual(1e-4);
   });
 
+  it('softmax cross-entropy per position matches the tfjs ops: losses and dlogits within 1e-4, a label out of range', async () => {
+    const rng = new Rng(24);
+    const logits = randomInput([5, 70], rng, 3);
+    const labels = [5, 69, 0, -1, 33];
+    const { error, index } = await compare((z) => softmaxCrossEntropy(tf.tensor1d(labels, 'int32'), z, 'none'), logits);
+    expect(error, `worst relative error ${error} at result ${index}`).toBeLessThanOrEqual(1e-4);
+  });
+
   it('binary cross-entropy from logits (mean) matches the tfjs ops within 1e-4', async () => {
     const rng = new Rng(22);
     const logits = randomInput([6, 3], rng, 4);
@@ -43,5 +51,19 @@ describe.runIf(webgpuTestsEnabled())('fused losses on WebGPU', () => {
     const both = await countGpuWork(() => tf.tidy(() => tf.grad((a: tf.Tensor) => softmaxCrossEntropy(y, a))(z)));
     expect(both.counts.dispatches).toBe(3);
     tf.dispose([z, y, forward.result, both.result]);
+  });
+
+  it('softmax cross-entropy per position is one dispatch each way', async () => {
+    await tf.setBackend('webgpu');
+    const z = tf.randomNormal([8, 20]);
+    const y = tf.tensor1d([1, 2, 3, 4, 5, 6, 7, 8], 'int32');
+    const dy = tf.randomNormal([8]);
+    const forward = await countGpuWork(() => tf.tidy(() => tf.keep(softmaxCrossEntropy(y, z, 'none'))));
+    expect(forward.counts.dispatches).toBe(1);
+    const both = await countGpuWork(() =>
+      tf.tidy(() => tf.grad((a: tf.Tensor) => softmaxCrossEntropy(y, a, 'none'))(z, dy)),
+    );
+    expect(both.counts.dispatches).toBe(2);
+    tf.dispose([z, y, dy, forward.result, both.result]);
   });
 });

@@ -8,6 +8,8 @@ import { WGSL_ELEMENTWISE_MAIN, WGSL_GRID_BUILTINS, wgslBindings, wgslWorkgroupR
  * - forward 1, a workgroup per row: log Σ e^z (max subtracted) and the row's loss lse − z[label];
  * - forward 2, one workgroup: the mean of the rows' losses;
  * - backward: dz = (e^(z − lse) − [c = label])·dL/rows.
+ * Per position (`reduction: 'none'`, Lab 3's per-token loss) it is the first forward dispatch alone
+ * and the backward with each row's own dL.
  * A label outside [0, classes) has no target (tf.oneHot's zero row): its loss and gradient are 0, as
  * with the ops (the mean still counts its row).
  */
@@ -53,7 +55,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 `;
 
-const BACKWARD = /* wgsl */ `
+/** dz, with dl the mean's gradient (one value) or, `perRow`, each row's. */
+function backwardShader(perRow: boolean): string {
+  return /* wgsl */ `
 struct Params { n: u32, classes: u32 }
 ${wgslBindings(['z', 'labels: array<i32>', 'lse', 'dl'], ['dz'])}
 ${WGSL_ELEMENTWISE_MAIN}
@@ -63,9 +67,10 @@ ${WGSL_ELEMENTWISE_MAIN}
   if (label < 0 || u32(label) >= p.classes) { dz[i] = 0.0; return; }
   var g = exp(z[i] - lse[row]);
   if (label == i32(c)) { g -= 1.0; }
-  dz[i] = g * dl[0] / f32(p.n / p.classes);
+  dz[i] = g * ${perRow ? 'dl[row]' : 'dl[0] / f32(p.n / p.classes)'};
 }
 `;
+}
 
 const KERNEL = 'IntrodlSoftmaxXentMean';
 
@@ -104,7 +109,7 @@ function register(): void {
         return {
           logits: () => {
             const be = tf.backend() as never;
-            const [dz] = launch(be, 'introdl-softmax-xent-grad', () => BACKWARD, {
+            const [dz] = launch(be, 'introdl-softmax-xent-grad', () => backwardShader(false), {
               inputs: [z, labels, lse, dl],
               outputs: [z.shape],
               uniforms: words(z.size, z.shape[z.rank - 1]),
@@ -130,4 +135,56 @@ export function softmaxXentMeanWebGPU(labels: tf.Tensor, logits: tf.Tensor): tf.
   const [loss, lse] = tf.engine().runKernel(KERNEL, { logits, labels }, {}) as tf.Tensor[];
   lse.dispose();
   return loss as tf.Scalar;
+}
+
+const ROWS_KERNEL = 'IntrodlSoftmaxXentRows';
+
+function registerRows(): void {
+  registerWebGPUKernel(
+    {
+      kernelName: ROWS_KERNEL,
+      kernelFunc: ({ inputs, backend }) => {
+        const { logits, labels } = inputs as Record<string, tf.TensorInfo>;
+        const classes = logits.shape[logits.shape.length - 1];
+        const rows = tf.util.sizeFromShape(labels.shape);
+        const [lse, rowLoss] = launch(backend as never, 'introdl-softmax-xent-rows', () => ROWS, {
+          inputs: [logits, labels],
+          outputs: [[rows], labels.shape],
+          uniforms: words(rows, classes),
+          workgroups: grid(rows, 1),
+        });
+        return [rowLoss, lse];
+      },
+    },
+    {
+      kernelName: ROWS_KERNEL,
+      inputsToSave: ['logits', 'labels'],
+      outputsToSave: [false, true],
+      gradFunc: (dys, saved) => {
+        const [z, labels, lse] = saved;
+        const dl = (dys as tf.Tensor[])[0];
+        return {
+          logits: () => {
+            const be = tf.backend() as never;
+            const [dz] = launch(be, 'introdl-softmax-xent-rows-grad', () => backwardShader(true), {
+              inputs: [z, labels, lse, dl],
+              outputs: [z.shape],
+              uniforms: words(z.size, z.shape[z.rank - 1]),
+              workgroups: grid(z.size),
+            });
+            return toTensor(dz);
+          },
+          labels: () => tf.zerosLike(labels),
+        };
+      },
+    },
+  );
+}
+
+/** −log softmax(logits)[label] at every position (labels' shape), on webgpu; differentiable in the logits. */
+export function softmaxXentRowsWebGPU(labels: tf.Tensor, logits: tf.Tensor): tf.Tensor {
+  registerRows();
+  const [loss, lse] = tf.engine().runKernel(ROWS_KERNEL, { logits, labels }, {}) as tf.Tensor[];
+  lse.dispose();
+  return loss;
 }
