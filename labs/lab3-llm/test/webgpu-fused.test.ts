@@ -35,8 +35,9 @@ const config: LlamaConfig = {
  * over 64 (the kernels' tile); and Gemma-like: GELU, norm offset (its norm weights near 0, not 1),
  * embedding scale.
  */
-const variants: [string, LlamaConfig][] = [
+const variants: [string, LlamaConfig, { checkpoint?: boolean }?][] = [
   ['llama2c', config],
+  ['llama2c, checkpointed layers (recomputed in the backward pass)', config, { checkpoint: true }],
   [
     'biases, q/k norms, untied head, hidden 80',
     {
@@ -56,7 +57,11 @@ const variants: [string, LlamaConfig][] = [
 ];
 
 /** Σ logits·r and its gradient for every LoRA variable, on `backend`. */
-async function lossAndGradients(config: LlamaConfig, backend: 'cpu' | 'webgpu'): Promise<Float32Array[]> {
+async function lossAndGradients(
+  config: LlamaConfig,
+  backend: 'cpu' | 'webgpu',
+  options: { checkpoint?: boolean } = {},
+): Promise<Float32Array[]> {
   await useBackend(backend);
   const rng = new Rng(1);
   const weights = new Map<string, tf.Tensor>();
@@ -92,7 +97,7 @@ async function lossAndGradients(config: LlamaConfig, backend: 'cpu' | 'webgpu'):
     Float32Array.from({ length: 2 * 24 * 64 }, () => rng.normal()),
     [2, 24, 64],
   );
-  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward(ids, {}), r)) as tf.Scalar, vars);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward(ids, options), r)) as tf.Scalar, vars);
   const out = [await value.data(), ...(await Promise.all(vars.map((v) => grads[v.name].data())))] as Float32Array[];
   tf.dispose([value, ids, r, ...Object.values(grads)]);
   // Greedy decoding with the KV cache (core's cachedAttention on webgpu): the tokens, as numbers.
@@ -105,9 +110,9 @@ async function lossAndGradients(config: LlamaConfig, backend: 'cpu' | 'webgpu'):
 describe.runIf(process.env.INTRODL_WEBGPU_TESTS !== '0')('Lab 3 decoder with fused WebGPU kernels', () => {
   it.each(variants)(
     '%s: gives the cpu backend’s loss and LoRA gradients within 1e-4, and its greedy tokens with the KV cache',
-    async (_, config) => {
-      const want = await lossAndGradients(config, 'cpu');
-      const got = await lossAndGradients(config, 'webgpu');
+    async (_, config, options) => {
+      const want = await lossAndGradients(config, 'cpu', options);
+      const got = await lossAndGradients(config, 'webgpu', options);
       expect(got.length).toBe(want.length);
       for (let i = 0; i < want.length; i++) {
         let diff = 0;
