@@ -41,7 +41,7 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tenso
 /**
  * Causal grouped-query attention with rotary embeddings: q [B, T, nh, D], k and v [B, T, nkv, D]
  * before RoPE, cos/sin [T, D]; returns [B, T, nh, D]. Query head h attends with key/value head
- * ⌊h / (nh/nkv)⌋. One WGSL dispatch forward and two backward on webgpu; tfjs ops elsewhere.
+ * ⌊h / (nh/nkv)⌋. One WGSL dispatch each way on webgpu; tfjs ops elsewhere.
  */
 export function causalAttention(
   q: tf.Tensor4D,

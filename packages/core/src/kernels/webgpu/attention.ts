@@ -4,8 +4,8 @@ import { wgslBindings } from './wgsl.js';
 
 /**
  * Causal grouped-query attention with rotary embeddings as fused WebGPU kernels, for training: one
- * dispatch forward, two backward (FlashAttention-2's recomputation: nothing of size T×T is stored,
- * only the output and each row's log-sum-exp).
+ * dispatch each way (FlashAttention-2's recomputation: nothing of size T×T is stored, only the
+ * output and each row's log-sum-exp).
  *
  * q [B, T, nh, D], k and v [B, T, nkv, D] (before RoPE, in the rotate-half convention), cos and sin
  * [T, D]; query head h reads key/value head ⌊h / (nh/nkv)⌋ (Hugging Face's repeat_kv). The output is
@@ -99,51 +99,48 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `;
 }
 
-/** dQ per query row; also stores Δ_i = dO_i·O_i for the dK/dV pass. */
-function backwardQShader(d: number): string {
+/**
+ * The backward pass in one dispatch, its two halves side by side (z): they read only what the
+ * forward pass kept, so neither waits for the other.
+ * - z = 0, dQ per query row;
+ * - z = 1, dK and dV per key row, over every query row at or after it of every head in its group.
+ * Δ_i = dO_i·O_i (softmax's backward) is recomputed by each key row's thread rather than stored by
+ * the query half: D more multiply-adds per (key, query) pair, about a quarter of that half's work.
+ */
+function backwardShader(d: number): string {
   return /* wgsl */ `${common(d)}
-${wgslBindings(['q', 'k', 'v', 'cs', 'sn', 'o', 'lse', 'dO'], ['dq', 'delta'])}
+${wgslBindings(['q', 'k', 'v', 'cs', 'sn', 'o', 'lse', 'dO'], ['dq', 'dk', 'dv'])}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  ${QUERY_ROW}
-  let row = (b * p.heads + h) * p.time + i;
   var qr: array<f32, ${d}>;
   var kr: array<f32, ${d}>;
-  var acc: array<f32, ${d}>;
-  ${rotateRow('qb', 'i', 'q', 'qr', 'p.scale')}
-  var di = 0.0;
-  for (var c = 0u; c < D; c++) { di += dO[qb + c] * o[qb + c]; }
-  delta[row] = di;
-  let L = lse[row];
-  for (var j = 0u; j <= i; j++) {
-    let base = ((b * p.time + j) * p.kvHeads + g) * D;
-    let pos = j;
-    ${rotate('k', 'kr', '1.0')}
-    var s = 0.0;
-    var dp = 0.0;
-    for (var c = 0u; c < D; c++) { s += qr[c] * kr[c]; dp += dO[qb + c] * v[base + c]; }
-    let ds = exp(s - L) * (dp - di);
-    for (var c = 0u; c < D; c++) { acc[c] += ds * kr[c] * p.scale; }
+  if (gid.z == 0u) {
+    ${QUERY_ROW}
+    let row = (b * p.heads + h) * p.time + i;
+    var acc: array<f32, ${d}>;
+    ${rotateRow('qb', 'i', 'q', 'qr', 'p.scale')}
+    var di = 0.0;
+    for (var c = 0u; c < D; c++) { di += dO[qb + c] * o[qb + c]; }
+    let L = lse[row];
+    for (var j = 0u; j <= i; j++) {
+      let base = ((b * p.time + j) * p.kvHeads + g) * D;
+      let pos = j;
+      ${rotate('k', 'kr', '1.0')}
+      var s = 0.0;
+      var dp = 0.0;
+      for (var c = 0u; c < D; c++) { s += qr[c] * kr[c]; dp += dO[qb + c] * v[base + c]; }
+      let ds = exp(s - L) * (dp - di);
+      for (var c = 0u; c < D; c++) { acc[c] += ds * kr[c] * p.scale; }
+    }
+    ${unrotate('qb', 'i', 'acc', 'dq')}
+    return;
   }
-  ${unrotate('qb', 'i', 'acc', 'dq')}
-}
-`;
-}
-
-/** dK and dV per key row, over every query row at or after it of every head in its group. */
-function backwardKVShader(d: number): string {
-  return /* wgsl */ `${common(d)}
-${wgslBindings(['q', 'k', 'v', 'cs', 'sn', 'lse', 'delta', 'dO'], ['dk', 'dv'])}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
   let b = gid.y / p.kvHeads;
   let g = gid.y % p.kvHeads;
   if (j >= p.time || b >= p.batch) { return; }
   let rep = p.heads / p.kvHeads;
   let kb = ((b * p.time + j) * p.kvHeads + g) * D;
-  var qr: array<f32, ${d}>;
-  var kr: array<f32, ${d}>;
   var dkr: array<f32, ${d}>;
   var dvr: array<f32, ${d}>;
   ${rotateRow('kb', 'j', 'k', 'kr', '1.0')}
@@ -156,9 +153,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let row = (b * p.heads + h) * p.time + i;
       var s = 0.0;
       var dp = 0.0;
-      for (var c = 0u; c < D; c++) { s += qr[c] * kr[c]; dp += dO[base + c] * v[kb + c]; }
+      var delta = 0.0;
+      for (var c = 0u; c < D; c++) {
+        s += qr[c] * kr[c];
+        dp += dO[base + c] * v[kb + c];
+        delta += dO[base + c] * o[base + c];
+      }
       let pr = exp(s - lse[row]);
-      let ds = pr * (dp - delta[row]);
+      let ds = pr * (dp - delta);
       for (var c = 0u; c < D; c++) { dvr[c] += pr * dO[base + c]; dkr[c] += ds * qr[c]; }
     }
   }
@@ -200,19 +202,12 @@ export function causalAttentionWebGPU(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sv, sc, ss, so, sl] = saved;
         const be = webgpuBackend();
-        const [dq, delta] = launch(be, `introdl-attention-backward-q-${d}`, () => backwardQShader(d), {
+        const [dq, dk, dv] = launch(be, `introdl-attention-backward-${d}`, () => backwardShader(d), {
           inputs: [sq, sk, sv, sc, ss, so, sl, dy],
-          outputs: [sq.shape, [batch, heads, time]],
+          outputs: [sq.shape, sk.shape, sv.shape],
           uniforms: uniforms(),
-          workgroups: [groups(time), batch * heads],
+          workgroups: [groups(time), batch * heads, 2],
         });
-        const [dk, dv] = launch(be, `introdl-attention-backward-kv-${d}`, () => backwardKVShader(d), {
-          inputs: [sq, sk, sv, sc, ss, sl, delta, dy],
-          outputs: [sk.shape, sv.shape],
-          uniforms: uniforms(),
-          workgroups: [groups(time), batch * kvHeads],
-        });
-        toTensor(delta).dispose();
         return [toTensor(dq), toTensor(dk), toTensor(dv)];
       },
     };
