@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { groupBackward } from './lora-group-backward.js';
+import { ddownDbInputs, dxDaInputs } from './lora-group-backward-wgsl.js';
 import {
-  ddownDbInputs,
-  ddownDbShader,
-  dxDaInputs,
-  dxDaOutputs,
-  dxDaShader,
   forwardInputs,
   forwardOutputs,
   forwardShader,
@@ -12,31 +9,20 @@ import {
   MAX_GROUP,
   XA_SLOTS,
 } from './lora-group-wgsl.js';
-import { rmsNormInputGradient } from './norm-act.js';
-import {
-  f32,
-  fusedWebGPUFits,
-  groups,
-  launch,
-  maxStorageBuffers,
-  registerWebGPUKernel,
-  toTensor,
-  webgpuBackend,
-  words,
-} from './runner.js';
+import { f32, fusedWebGPUFits, groups, launch, registerWebGPUKernel, words } from './runner.js';
 import { numbered } from './wgsl.js';
 
 /**
  * Several LoRA projections of the same input, y_p = x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ (a layer's q, k and v,
- * or gate and up), in one WebGPU dispatch forward and two backward for the whole group, where one
- * projection at a time takes two forward and four backward:
+ * or gate and up), in one WebGPU dispatch forward and one or two backward for the whole group, where
+ * one projection at a time takes two forward and four backward:
  * - forward: every y_p (the grid's z picks p), each workgroup computing its row's x·A_pᵀ first; the
  *   down-projections of all p are also written side by side in one [rows, N·r] buffer for backward;
- * - backward: s_p·dy_p·B_p for all p (the gradient of the down-projections) with every dB_p, then
- *   dx summed over every projection (no adds of per-projection gradients) with every dA_p.
+ * - backward (lora-group-backward.ts): dx summed over every projection (no adds of per-projection
+ *   gradients), every dA_p and dB_p, in one dispatch where the device binds all the buffers, else two.
  * The group can also take in what surrounds it in a transformer layer (see {@link LoraGroupOptions}):
- * the RMSNorm before it (one more dispatch backward, none forward), SwiGLU after gate and up (none
- * either way) or the residual add after o_proj and down_proj (none either way).
+ * the RMSNorm before it (its backward inside the group's where the buffers allow, else one more
+ * dispatch), SwiGLU after gate and up or the residual add after o_proj and down_proj (none either way).
  * A thread per output element with plain loops, like the single projection's kernel. A shader binds
  * up to 4N + 4 storage buffers (16 for q, k, v with the norm): on a device with fewer, one
  * projection at a time.
@@ -183,59 +169,28 @@ function register(v: GroupVariant): string {
         const a = attrs as unknown as GroupAttrs;
         const { rows, inF, r, outs, uniforms } = paramsOf(x, as, ws, a);
         const dy = v.swiglu ? [all[n], ...ys] : all.slice(0, n);
-        const be = webgpuBackend();
-        // Here, not in the lazy functions (tfjs runs each of those in a tidy of its own): the
-        // down-projections' gradient with every dB, then x's gradient with every dA.
-        const [ddowns, ...db] = launch(be, key('ddown-db'), () => ddownDbShader(v), {
-          inputs: [...dy, ...bs, downs],
-          outputs: [[rows, n * r], ...bs.map((b) => b.shape)],
-          uniforms,
-          workgroups: [groups(n * r), Math.max(rows, ...outs), 1 + n],
-        });
         const passed = v.passInput ? all[all.length - 1] : undefined;
-        // The norm's backward inside this kernel where the device binds enough buffers (gate/up
-        // on llvmpipe's 16), else in a dispatch of its own after it (q/k/v there).
-        const inline = v.norm && maxStorageBuffers(be) >= dxDaInputs(v, true).length + dxDaOutputs(v).length;
-        const dxDa = (withNorm: boolean) =>
-          launch(be, key(withNorm ? 'dx-da-inline' : 'dx-da'), () => dxDaShader(v, withNorm), {
-            inputs: [...dy, ...ws, ddowns, ...as, xn ?? x, ...(withNorm ? [x, nw, ...(passed ? [passed] : [])] : [])],
-            outputs: [[rows, inF], ...as.map((t) => t.shape)],
-            uniforms,
-            workgroups: [groups(inF), Math.max(rows, r), 1 + n],
-          });
-        const [dxOut, ...da] = dxDa(inline);
-        // Inline, the norm weight's gradient would need ddowns again: freed with the backward pass.
-        const ddownsTensor = toTensor(ddowns);
-        if (!inline) ddownsTensor.dispose();
-        // With the norm (not inline), dxOut is the gradient at x̂; x's goes through the norm's backward.
-        const dx = toTensor(nw && !inline ? rmsNormInputGradient(dxOut, x, nw, a.eps, passed) : dxOut);
+        // Here, not in the lazy functions (tfjs runs each of those in a tidy of its own).
+        const { dx, da, db, dxn } = groupBackward(v, key, {
+          ...{ x, xn, nw, as, bs, ws, downs, dy, passed, eps: a.eps },
+          ...{ uniforms, rows, inF, r, outs },
+        });
         const grads: Record<string, () => tf.Tensor> = { x: () => dx };
         da.forEach((t, q) => {
-          const tensor = toTensor(t);
-          grads[`a${q}`] = () => tensor;
+          grads[`a${q}`] = () => t;
         });
         db.forEach((t, q) => {
-          const tensor = toTensor(t);
-          grads[`b${q}`] = () => tensor;
+          grads[`b${q}`] = () => t;
         });
         // The base weights are frozen; nothing asks for their gradient.
         ws.forEach((w, q) => {
           grads[`w${q}`] = () => tf.zerosLike(w);
         });
-        if (nw) {
-          // The gradient at x̂: dx-da's output, or where the norm went inline (and dxn into dx),
-          // the plain kernel again, only when asked.
-          const dxnTensor = inline ? undefined : toTensor(dxOut);
-          const dxnAgain = () => {
-            const [again, ...das] = dxDa(false);
-            for (const t of das) toTensor(t).dispose();
-            return toTensor(again);
-          };
+        if (nw && dxn) {
           // Only where the norm's weight trains (never in Lab 3): Σ_rows dx̂·x·r, with tfjs ops.
           grads.nw = () => {
-            const dxn = dxnTensor ?? dxnAgain();
             const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), a.eps));
-            return tf.reshape(tf.sum(tf.mul(tf.mul(dxn, x), rstd), 0), nw.shape);
+            return tf.reshape(tf.sum(tf.mul(tf.mul(dxn(), x), rstd), 0), nw.shape);
           };
         }
         if (v.residual) grads.res = () => tf.clone(all[0]);
