@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BadShapeError } from '../errors.js';
 import { bceFits, bceLogitsMeanWebGPU } from '../kernels/webgpu/bce.js';
+import { maskedMeanFits, maskedMeanWebGPU } from '../kernels/webgpu/masked-mean.js';
 import { softmaxXentFits, softmaxXentMeanWebGPU, softmaxXentRowsWebGPU } from '../kernels/webgpu/softmax-xent.js';
 
 /**
@@ -83,6 +84,7 @@ export function softmaxCrossEntropy(
  */
 export function maskedMean(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
   sameShape('maskedMean: mask', mask, values);
+  if (maskedMeanFits(values, mask)) return maskedMeanWebGPU(values, mask); // one dispatch each way
   return tf.tidy(() => {
     const m = tf.cast(mask, values.dtype);
     return tf.div(tf.sum(tf.mul(values, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;

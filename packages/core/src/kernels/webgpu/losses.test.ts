@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binaryCrossEntropyFromLogits, softmaxCrossEntropy } from '../../foundations/losses.js';
+import { binaryCrossEntropyFromLogits, maskedMean, softmaxCrossEntropy } from '../../foundations/losses.js';
 import { Rng } from '../../rng.js';
-import { countGpuWork } from '../../runtime/gpu-counters.js';
+import { countGpuWork, gpuBreakdown } from '../../runtime/gpu-counters.js';
 import { useWebGPUForTests, webgpuTestsEnabled } from './test-backend.js';
 import { outputsAndGradients, randomInput, worstError } from './testing.js';
 
@@ -65,5 +65,32 @@ describe.runIf(webgpuTestsEnabled())('fused losses on WebGPU', () => {
     );
     expect(both.counts.dispatches).toBe(2);
     tf.dispose([z, y, dy, forward.result, both.result]);
+  });
+
+  it('masked mean matches the tfjs ops: the mean and the gradients of values and mask within 1e-4, an empty mask', async () => {
+    const rng = new Rng(25);
+    const values = randomInput([3, 70], rng);
+    for (const ones of [[0, 5, 69, 70, 100, 209], []]) {
+      const mask = { values: new Float32Array(210), shape: [3, 70] };
+      for (const i of ones) mask.values[i] = 1;
+      await tf.setBackend('cpu');
+      const want = await outputsAndGradients((v, m) => maskedMean(v, m), [values, mask]);
+      await tf.setBackend('webgpu');
+      const got = await outputsAndGradients((v, m) => maskedMean(v, m), [values, mask]);
+      const { error, index } = worstError(got, want);
+      expect(error, `worst relative error ${error} at result ${index}`).toBeLessThanOrEqual(1e-4);
+    }
+  });
+
+  it('masked mean is one dispatch each way', async () => {
+    await tf.setBackend('webgpu');
+    const v = tf.randomNormal([8, 20]);
+    const m = tf.cast(tf.greater(tf.randomNormal([8, 20]), 0), 'float32');
+    const ours = () => Object.entries(gpuBreakdown()).filter(([label]) => label.startsWith('introdl-'));
+    const forward = await countGpuWork(() => tf.tidy(() => tf.keep(maskedMean(v, m))));
+    expect(ours()).toEqual([['introdl-masked-mean', 1]]);
+    const both = await countGpuWork(() => tf.tidy(() => tf.grad((a: tf.Tensor) => maskedMean(a, m))(v)));
+    expect(ours().map(([, count]) => count)).toEqual([1, 1]);
+    tf.dispose([v, m, forward.result, both.result]);
   });
 });
