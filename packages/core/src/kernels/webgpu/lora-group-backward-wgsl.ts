@@ -7,9 +7,11 @@ import { numbered, WGSL_MATH, wgslBindings, wgslWorkgroupReduce } from './wgsl.j
  * two (q/k/v, gate/up on llvmpipe's 16 storage buffers):
  * - {@link backwardShader}: x's gradient row by row (each row's down-projection gradient in
  *   workgroup memory), every dB and every dA side by side;
- * - {@link ddownDbShader} then {@link dxDaShader}: the down-projections' gradient with every dB,
- *   then x's gradient with every dA.
- * The RMSNorm's backward goes into x's gradient too where the buffers allow (`inline`).
+ * - {@link weightsShader} then {@link inputShader}: the down-projections' gradient, every dB and
+ *   every dA; then x's gradient from the stored down-projections' gradient.
+ * dA recomputes the down-projections' gradient 64 rows at a time rather than wait for all of it
+ * (r/64 of x's gradient's products again). The RMSNorm's backward goes into x's gradient too
+ * where the buffers allow (`inline`).
  */
 
 /**
@@ -30,59 +32,11 @@ fn read_dy(q: u32, i: u32) -> f32 {
   };
 }
 
-/** The first backward kernel's read-only buffers. */
-export function ddownDbInputs(v: GroupVariant): string[] {
-  return [...gradientOfOutputs(v).buffers, ...numbered('B', v.n), 'downs'];
+/** The norm's inputs to x's gradient with `inline`: its input h, its weight, the passed input's gradient. */
+function normInputs(v: GroupVariant, inline: boolean): string[] {
+  return inline ? ['h', 'nw', ...(v.passInput ? ['dpass'] : [])] : [];
 }
 
-/**
- * z = 0: ddowns[i, q·r + l] = s_q·Σ_j dy_q[i, j]·B_q[j, l] (thread x over N·r, y over rows);
- * z = 1 + q: dB_q[j, l] = s_q·Σ_i dy_q[i, j]·downs[i, q·r + l] (x over r, y over out_q).
- */
-export function ddownDbShader(v: GroupVariant): string {
-  const n = v.n;
-  return /* wgsl */ `${PARAMS}
-${wgslBindings(ddownDbInputs(v), ['ddowns', ...numbered('dB', n)])}
-${gradientOfOutputs(v).code}
-${reader('B', n)}
-${writer('dB', n)}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x;
-  let row = gid.y;
-  let nr = p.n * p.r;
-  if (gid.z == 0u) {
-    if (col >= nr || row >= p.rows) { return; }
-    let q = col / p.r;
-    let l = col % p.r;
-    let out = p.outs[q];
-    var a = 0.0;
-    for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_B(q, j * p.r + l); }
-    ddowns[row * nr + col] = p.scales[q] * a;
-  } else {
-    let q = gid.z - 1u;
-    let out = p.outs[q];
-    if (col >= p.r || row >= out) { return; }
-    var a = 0.0;
-    for (var i = 0u; i < p.rows; i++) { a += read_dy(q, i * out + row) * downs[i * nr + q * p.r + col]; }
-    write_dB(q, row * p.r + col, p.scales[q] * a);
-  }
-}
-`;
-}
-
-/** The second backward kernel's read-only buffers (x is x̂ with the norm; h the norm's input when `inline`). */
-export function dxDaInputs(v: GroupVariant, inline = false): string[] {
-  const norm = inline ? ['h', 'nw', ...(v.passInput ? ['dpass'] : [])] : [];
-  return [...gradientOfOutputs(v).buffers, ...numbered('W', v.n), 'ddowns', ...numbered('A', v.n), 'x', ...norm];
-}
-
-/** The second backward kernel's outputs: dx and every dA_q. */
-export function dxDaOutputs(v: GroupVariant): string[] {
-  return ['dx', ...numbered('dA', v.n)];
-}
-
-/** WGSL: dxn = Σ_q (Σ_j dy_q[row, j]·W_q[j, k] + Σ_l ddowns[row, q·r + l]·A_q[l, k]) at (row, k). */
 /**
  * WGSL: `a` = dxn = Σ_q (Σ_j dy_q[row, j]·W_q[j, k] + Σ_l ddowns[row, q·r + l]·A_q[l, k]) at
  * (row, k), the row's down-projection gradient read from `ddowns` (global) or `sdd` (this
@@ -100,11 +54,18 @@ function dxn(from: 'ddowns' | 'sdd'): string {
 }
 
 /**
- * z = 0, `inline`: a workgroup per row (x = 0) takes the gradient at x̂ through the RMSNorm too,
- * dx = r·w·dxn − h·r³/in·Σ_k dxn·w·h (+ the passed input's gradient), r from the row's mean(h²):
- * a dispatch fewer than the norm's own kernel after. dxn waits in dx between the two loops.
+ * WGSL, a workgroup owning `row`: dx for every k, through the RMSNorm with `inline`:
+ * dx = r·w·dxn − h·r³/in·Σ_k dxn·w·h (+ the passed input's gradient), r from the row's mean(h²),
+ * a dispatch fewer than the norm's own kernel after (dxn waits in dx between the two loops).
  */
-function normInlineRows(v: GroupVariant, from: 'ddowns' | 'sdd'): string {
+function rowGradient(v: GroupVariant, inline: boolean, from: 'ddowns' | 'sdd'): string {
+  if (!inline) {
+    return `for (var k = lid; k < p.inF; k += 64u) {
+      ${dxn(from)}
+      dx[row * p.inF + k] = a;
+    }
+    return;`;
+  }
   return `var s = 0.0;
     var ss = 0.0;
     for (var k = lid; k < p.inF; k += 64u) {
@@ -127,130 +88,27 @@ function normInlineRows(v: GroupVariant, from: 'ddowns' | 'sdd'): string {
     return;`;
 }
 
-/**
- * z = 0: dx[i, k] = Σ_q (Σ_j dy_q[i, j]·W_q[j, k] + Σ_l ddowns[i, q·r + l]·A_q[l, k]) (x over in, y
- * over rows): x's gradient summed over the projections (through the norm with `inline`);
- * z = 1 + q: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] (x over in, y over r).
- */
-export function dxDaShader(v: GroupVariant, inline = false): string {
-  const n = v.n;
-  const rows = inline
-    ? `if (wid.x != 0u || wid.y >= p.rows) { return; }
-    let row = wid.y;
-    ${normInlineRows(v, 'ddowns')}`
-    : `let k = gid.x;
-    let row = gid.y;
-    if (k >= p.inF || row >= p.rows) { return; }
-    ${dxn('ddowns')}
-    dx[row * p.inF + k] = a;
-    return;`;
-  return /* wgsl */ `${PARAMS}
-${wgslBindings(dxDaInputs(v, inline), dxDaOutputs(v))}
-${gradientOfOutputs(v).code}
-${reader('W', n)}
-${reader('A', n)}
-${writer('dA', n)}
-var<workgroup> partial: array<f32, 64>;
-var<workgroup> squares: array<f32, 64>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let nr = p.n * p.r;
-  if (wid.z == 0u) {
-    ${rows}
-  }
-  let k = gid.x;
-  let q = gid.z - 1u;
-  let row = gid.y;
-  if (k >= p.inF || row >= p.r) { return; }
-  var a = 0.0;
-  for (var i = 0u; i < p.rows; i++) { a += ddowns[i * nr + q * p.r + row] * x[i * p.inF + k]; }
-  write_dA(q, row * p.inF + k, a);
-}
-`;
-}
-
-/** The one-kernel backward's read-only buffers (x is x̂ with the norm; h the norm's input when `inline`). */
-export function backwardInputs(v: GroupVariant, inline = false): string[] {
-  const norm = inline ? ['h', 'nw', ...(v.passInput ? ['dpass'] : [])] : [];
-  const n = v.n;
-  return [
-    ...gradientOfOutputs(v).buffers,
-    ...numbered('B', n),
-    ...numbered('W', n),
-    ...numbered('A', n),
-    'downs',
-    'x',
-    ...norm,
-  ];
-}
-
-/** The one-kernel backward's outputs: dx, every dA_q, every dB_q. */
-export function backwardOutputs(v: GroupVariant): string[] {
-  return ['dx', ...numbered('dA', v.n), ...numbered('dB', v.n)];
-}
-
-/**
- * The whole backward pass of a group in one dispatch, three kinds of workgroup side by side (z):
- * - z = 0, a workgroup per row (x = 0): the row's ddowns[q·r + l] = s_q·Σ_j dy_q[row, j]·B_q[j, l]
- *   into workgroup memory, then dx for the row (through the norm with `inline`);
- * - z = 1 + q: dB_q[j, l] = s_q·Σ_i dy_q[i, j]·downs[i, q·r + l] (x over r, y over out_q);
- * - z = 1 + n + q: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] (x over 64 columns k, y over l),
- *   ddowns[·, l] recomputed 64 rows at a time by the workgroup: r/64 of the dx products again,
- *   where two kernels would store ddowns and wait for all of it.
- */
-export function backwardShader(v: GroupVariant, inline = false): string {
-  const n = v.n;
-  const rows = inline
-    ? normInlineRows(v, 'sdd')
-    : `for (var k = lid; k < p.inF; k += 64u) {
-      ${dxn('sdd')}
-      dx[row * p.inF + k] = a;
-    }
-    return;`;
-  return /* wgsl */ `${PARAMS}
-${wgslBindings(backwardInputs(v, inline), backwardOutputs(v))}
-${gradientOfOutputs(v).code}
-${reader('B', n)}
-${reader('W', n)}
-${reader('A', n)}
-${writer('dA', n)}
-${writer('dB', n)}
-var<workgroup> sdd: array<f32, ${XA_SLOTS}>;
-var<workgroup> partial: array<f32, 64>;
-var<workgroup> squares: array<f32, 64>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let nr = p.n * p.r;
-  if (wid.z == 0u) {
-    if (wid.x != 0u || wid.y >= p.rows) { return; }
-    let row = wid.y;
-    for (var t = lid; t < nr; t += 64u) {
-      let q = t / p.r;
-      let l = t % p.r;
-      let out = p.outs[q];
-      var a = 0.0;
-      for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_B(q, j * p.r + l); }
-      sdd[t] = p.scales[q] * a;
-    }
-    workgroupBarrier();
-    ${rows}
-  }
-  if (wid.z <= p.n) {
-    let q = wid.z - 1u;
+/** WGSL, z = `dbZ` + q: dB_q[j, l] = s_q·Σ_i dy_q[i, j]·downs[i, q·r + l] (x over r, y over out_q). */
+function dbPart(dbZ: string): string {
+  return `let q = wid.z - ${dbZ};
     let out = p.outs[q];
     let col = gid.x;
     let row = gid.y;
-    // No early return per thread: the dA branch below must stay in uniform control flow.
+    // No early return per thread: the dA part must stay in uniform control flow.
     if (col < p.r && row < out) {
       var a = 0.0;
       for (var i = 0u; i < p.rows; i++) { a += read_dy(q, i * out + row) * downs[i * nr + q * p.r + col]; }
       write_dB(q, row * p.r + col, p.scales[q] * a);
     }
-    return;
-  }
-  let q = wid.z - 1u - p.n;
+    return;`;
+}
+
+/**
+ * WGSL, z = `daZ` + q: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] (a workgroup per 64 columns k
+ * and one l), ddowns[·, l] = s_q·Σ_j dy_q[·, j]·B_q[j, l] recomputed 64 rows at a time in `sdd`.
+ */
+function daPart(daZ: string): string {
+  return `let q = wid.z - ${daZ};
   let l = wid.y;
   if (l >= p.r) { return; }
   let out = p.outs[q];
@@ -268,7 +126,135 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
     workgroupBarrier();
   }
-  if (k < p.inF) { write_dA(q, l * p.inF + k, acc); }
+  if (k < p.inF) { write_dA(q, l * p.inF + k, acc); }`;
+}
+
+/** Declarations every backward shader shares. */
+function header(v: GroupVariant, inputs: string[], outputs: string[], readers: string[], writers: string[]): string {
+  return `${PARAMS}
+${wgslBindings(inputs, outputs)}
+${gradientOfOutputs(v).code}
+${readers.map((name) => reader(name, v.n)).join('\n')}
+${writers.map((name) => writer(name, v.n)).join('\n')}
+var<workgroup> sdd: array<f32, ${XA_SLOTS}>;
+var<workgroup> partial: array<f32, 64>;
+var<workgroup> squares: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let nr = p.n * p.r;`;
+}
+
+/** The one-kernel backward's read-only buffers (x is x̂ with the norm). */
+export function backwardInputs(v: GroupVariant, inline = false): string[] {
+  const n = v.n;
+  const { buffers } = gradientOfOutputs(v);
+  return [
+    ...buffers,
+    ...numbered('B', n),
+    ...numbered('W', n),
+    ...numbered('A', n),
+    'downs',
+    'x',
+    ...normInputs(v, inline),
+  ];
+}
+
+/** The one-kernel backward's outputs: dx, every dA_q, every dB_q. */
+export function backwardOutputs(v: GroupVariant): string[] {
+  return ['dx', ...numbered('dA', v.n), ...numbered('dB', v.n)];
+}
+
+/**
+ * The whole backward pass of a group in one dispatch, three kinds of workgroup side by side (z):
+ * - z = 0, a workgroup per row (x = 0): the row's ddowns[q·r + l] = s_q·Σ_j dy_q[row, j]·B_q[j, l]
+ *   into workgroup memory, then dx for the row;
+ * - z = 1 + q: dB_q; z = 1 + n + q: dA_q.
+ */
+export function backwardShader(v: GroupVariant, inline = false): string {
+  return /* wgsl */ `${header(v, backwardInputs(v, inline), backwardOutputs(v), ['B', 'W', 'A'], ['dA', 'dB'])}
+  if (wid.z == 0u) {
+    if (wid.x != 0u || wid.y >= p.rows) { return; }
+    let row = wid.y;
+    for (var t = lid; t < nr; t += 64u) {
+      let q = t / p.r;
+      let l = t % p.r;
+      let out = p.outs[q];
+      var a = 0.0;
+      for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_B(q, j * p.r + l); }
+      sdd[t] = p.scales[q] * a;
+    }
+    workgroupBarrier();
+    ${rowGradient(v, inline, 'sdd')}
+  }
+  if (wid.z <= p.n) {
+    ${dbPart('1u')}
+  }
+  ${daPart('1u - p.n')}
+}
+`;
+}
+
+/** The first of two backward kernels' read-only buffers. */
+export function weightsInputs(v: GroupVariant): string[] {
+  return [...gradientOfOutputs(v).buffers, ...numbered('B', v.n), 'downs', 'x'];
+}
+
+/** The first of two backward kernels' outputs: the down-projections' gradient, every dB_q, every dA_q. */
+export function weightsOutputs(v: GroupVariant): string[] {
+  return ['ddowns', ...numbered('dB', v.n), ...numbered('dA', v.n)];
+}
+
+/**
+ * The first of two: z = 0, ddowns[i, q·r + l] = s_q·Σ_j dy_q[i, j]·B_q[j, l] (thread x over N·r,
+ * y over rows), stored for {@link inputShader}; z = 1 + q: dB_q; z = 1 + n + q: dA_q.
+ */
+export function weightsShader(v: GroupVariant): string {
+  return /* wgsl */ `${header(v, weightsInputs(v), weightsOutputs(v), ['B'], ['dA', 'dB'])}
+  if (wid.z == 0u) {
+    let col = gid.x;
+    let row = gid.y;
+    if (col < nr && row < p.rows) {
+      let q = col / p.r;
+      let l = col % p.r;
+      let out = p.outs[q];
+      var a = 0.0;
+      for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_B(q, j * p.r + l); }
+      ddowns[row * nr + col] = p.scales[q] * a;
+    }
+    return;
+  }
+  if (wid.z <= p.n) {
+    ${dbPart('1u')}
+  }
+  ${daPart('1u - p.n')}
+}
+`;
+}
+
+/** The second of two backward kernels' read-only buffers. */
+export function inputInputs(v: GroupVariant, inline = false): string[] {
+  const { buffers } = gradientOfOutputs(v);
+  return [...buffers, ...numbered('W', v.n), 'ddowns', ...numbered('A', v.n), ...normInputs(v, inline)];
+}
+
+/**
+ * The second of two: dx[i, k] = Σ_q (Σ_j dy_q[i, j]·W_q[j, k] + Σ_l ddowns[i, q·r + l]·A_q[l, k]),
+ * x's gradient summed over the projections: a thread per element, or with `inline` a workgroup
+ * per row (y) that takes it through the RMSNorm too.
+ */
+export function inputShader(v: GroupVariant, inline = false): string {
+  const body = inline
+    ? `if (wid.x != 0u || wid.y >= p.rows) { return; }
+  let row = wid.y;
+  ${rowGradient(v, true, 'ddowns')}`
+    : `let k = gid.x;
+  let row = gid.y;
+  if (k >= p.inF || row >= p.rows) { return; }
+  ${dxn('ddowns')}
+  dx[row * p.inF + k] = a;`;
+  return /* wgsl */ `${header(v, inputInputs(v, inline), ['dx'], ['W', 'A'], [])}
+  ${body}
 }
 `;
 }

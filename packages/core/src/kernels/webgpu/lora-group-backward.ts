@@ -3,10 +3,11 @@ import {
   backwardInputs,
   backwardOutputs,
   backwardShader,
-  ddownDbShader,
-  dxDaInputs,
-  dxDaOutputs,
-  dxDaShader,
+  inputInputs,
+  inputShader,
+  weightsInputs,
+  weightsOutputs,
+  weightsShader,
 } from './lora-group-backward-wgsl.js';
 import { type GroupVariant, XA_SLOTS } from './lora-group-wgsl.js';
 import { rmsNormInputGradient } from './norm-act.js';
@@ -47,9 +48,9 @@ export interface GroupGradients {
 
 /**
  * Records a group's backward pass: one dispatch where the device binds all its buffers, the
- * RMSNorm's backward included (o_proj, down_proj on llvmpipe's 16), else two (q/k/v, gate/up), the
- * norm's backward inside the second where it fits (gate/up) or in a dispatch of its own (q/k/v).
- * `key(part)` names the pipelines.
+ * RMSNorm's backward included (o_proj, down_proj on llvmpipe's 16), else two (q/k/v, gate/up:
+ * the weights' gradients, then x's with the norm's backward inside where it fits, or in a dispatch
+ * of its own after). `key(part)` names the pipelines.
  */
 export function groupBackward(v: GroupVariant, key: (part: string) => string, g: GroupBackwardInputs): GroupGradients {
   const be = webgpuBackend();
@@ -58,54 +59,62 @@ export function groupBackward(v: GroupVariant, key: (part: string) => string, g:
   const { dy, as, bs, ws, downs, x, nw, passed, uniforms, rows, inF, r, outs } = g;
   const xs = g.xn ?? x;
   const normInputs = (withNorm: boolean) => (withNorm && nw ? [x, nw, ...(passed ? [passed] : [])] : []);
-  const fits = (buffers: number) => limit >= buffers;
   const fromTensors = (infos: tf.TensorInfo[]) => infos.map((t) => toTensor(t));
+  // dA's workgroups: 64 columns of x by one l; dB's threads: l by a row of B.
+  const x64 = Math.max(groups(inF), groups(r), groups(n * r));
+  const y = Math.max(rows, r, ...outs);
 
-  const ddownDb = () =>
+  const weights = () =>
     fromTensors(
-      launch(be, key('ddown-db'), () => ddownDbShader(v), {
-        inputs: [...dy, ...bs, downs],
-        outputs: [[rows, n * r], ...bs.map((b) => b.shape)],
+      launch(be, key('weights'), () => weightsShader(v), {
+        inputs: [...dy, ...bs, downs, xs],
+        outputs: [[rows, n * r], ...bs.map((b) => b.shape), ...as.map((a) => a.shape)],
         uniforms,
-        workgroups: [groups(n * r), Math.max(rows, ...outs), 1 + n],
+        workgroups: [x64, y, 1 + 2 * n],
       }),
     );
-  const dxDa = (ddowns: tf.Tensor, withNorm: boolean) =>
-    fromTensors(
-      launch(be, key(withNorm ? 'dx-da-inline' : 'dx-da'), () => dxDaShader(v, withNorm), {
-        inputs: [...dy, ...ws, ddowns, ...as, xs, ...normInputs(withNorm)],
-        outputs: [[rows, inF], ...as.map((t) => t.shape)],
+  const input = (ddowns: tf.Tensor, withNorm: boolean) =>
+    toTensor(
+      launch(be, key(withNorm ? 'input-inline' : 'input'), () => inputShader(v, withNorm), {
+        inputs: [...dy, ...ws, ddowns, ...as, ...normInputs(withNorm)],
+        outputs: [[rows, inF]],
         uniforms,
-        workgroups: [groups(inF), Math.max(rows, r), 1 + n],
-      }),
+        workgroups: withNorm ? [1, rows] : [groups(inF), rows],
+      })[0],
     );
-  // The gradient at x̂ by the two plain kernels, for the norm weight's gradient where the norm's
+  // The gradient at x̂ by the plain kernels, for the norm weight's gradient where the norm's
   // backward went inline (and x̂'s gradient only ever lived in dx): only when asked.
   const dxnAgain = () => {
-    const [ddowns, ...db] = ddownDb();
-    const [again, ...da] = dxDa(ddowns, false);
-    for (const t of [ddowns, ...db, ...da]) t.dispose();
+    const [ddowns, ...rest] = weights();
+    const again = input(ddowns, false);
+    for (const t of [ddowns, ...rest]) t.dispose();
     return again;
   };
 
-  const single = n * r <= XA_SLOTS && fits(backwardInputs(v, v.norm).length + backwardOutputs(v).length);
+  const single = n * r <= XA_SLOTS && limit >= backwardInputs(v, v.norm).length + backwardOutputs(v).length;
   if (single) {
     const [dx, ...rest] = fromTensors(
       launch(be, key(v.norm ? 'backward-inline' : 'backward'), () => backwardShader(v, v.norm), {
         inputs: [...dy, ...bs, ...ws, ...as, downs, xs, ...normInputs(v.norm)],
         outputs: [[rows, inF], ...as.map((t) => t.shape), ...bs.map((t) => t.shape)],
         uniforms,
-        workgroups: [Math.max(groups(inF), groups(r)), Math.max(rows, r, ...outs), 1 + 2 * n],
+        workgroups: [x64, y, 1 + 2 * n],
       }),
     );
     return { dx, da: rest.slice(0, n), db: rest.slice(n), dxn: v.norm ? dxnAgain : undefined };
   }
-  const inline = v.norm && fits(dxDaInputs(v, true).length + dxDaOutputs(v).length);
-  const [ddowns, ...db] = ddownDb();
-  const [dxOut, ...da] = dxDa(ddowns, inline);
+  const inline = v.norm && limit >= inputInputs(v, true).length + 1;
+  const [ddowns, ...rest] = weights();
+  const dxOut = input(ddowns, inline);
   ddowns.dispose();
+  const [db, da] = [rest.slice(0, n), rest.slice(n)];
   if (!nw || inline) return { dx: dxOut, da, db, dxn: nw ? dxnAgain : undefined };
   // The norm's backward after: dxOut is the gradient at x̂.
   const dx = toTensor(rmsNormInputGradient(dxOut, x, nw, g.eps, passed));
   return { dx, da, db, dxn: () => dxOut };
+}
+
+/** Storage buffers the widest of a group's backward kernels binds, as few as the device allows. */
+export function backwardBuffers(v: GroupVariant): number {
+  return Math.max(weightsInputs(v).length + weightsOutputs(v).length, inputInputs(v).length + 1);
 }

@@ -89,10 +89,10 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     scale,
   });
 
-  it('RMSNorm before q, k, v, x passed through: outputs and the gradients of x, the norm weight, every A and B within 1e-4 of cpu', async () => {
+  it('RMSNorm before q, k, v, x passed through, 70 rows: outputs and the gradients of x, the norm weight, every A and B within 1e-4 of cpu', async () => {
     const ps = OUTS.map(projection);
     const inputs = [
-      randomInput([rows, inF], rng, 3),
+      randomInput([70, inF], rng, 3),
       randomInput([inF], rng),
       ...ps.map((p) => p.a),
       ...OUTS.map((out) => randomInput([out, r], rng, 0.1)),
@@ -107,7 +107,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
 
-  it('RMSNorm, gate and up, SwiGLU, x passed through: silu(gate)·up and the gradients (the norm’s inside dx-da) within 1e-4 of cpu', async () => {
+  it('RMSNorm, gate and up, SwiGLU, x passed through: silu(gate)·up and the gradients (the norm’s inside x’s) within 1e-4 of cpu', async () => {
     const ps = [projection(90), projection(90)];
     const inputs = [
       randomInput([rows, inF], rng),
@@ -157,7 +157,7 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
 
-  it('takes them in its own dispatches: one forward, one to three backward as the buffers fit', async () => {
+  it('takes them in its own dispatches: one forward, one or two backward as the buffers fit', async () => {
     await tf.setBackend('webgpu');
     const x = tf.randomNormal([4, 6]) as tf.Tensor2D;
     const nw = tf.randomNormal([6]);
@@ -183,9 +183,9 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
       tf.dispose([a, forward.result, both.result]);
       return [forwardOnly, ours() - forwardOnly];
     };
-    // gate/up: the norm's backward fits in the dx-da kernel on llvmpipe's 16 buffers; q/k/v's not
+    // q/k/v, gate/up: the weights' gradients, then x's with the norm's backward inside
     expect(await count({ norm: { w: nw, eps: 1e-5 }, swiglu: true, passInput: true }, 2)).toEqual([1, 2]);
-    expect(await count({ norm: { w: nw, eps: 1e-5 }, passInput: true }, 3)).toEqual([1, 3]);
+    expect(await count({ norm: { w: nw, eps: 1e-5 }, passInput: true }, 3)).toEqual([1, 2]);
     // a group of one (o_proj, down_proj) or two without a norm: one backward dispatch
     expect(await count({ residual: res }, 1)).toEqual([1, 1]);
     expect(await count({ norm: { w: nw, eps: 1e-5 }, passInput: true }, 1)).toEqual([1, 1]);

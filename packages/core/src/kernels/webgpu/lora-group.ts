@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { groupBackward } from './lora-group-backward.js';
-import { ddownDbInputs, dxDaInputs } from './lora-group-backward-wgsl.js';
+import { backwardBuffers, groupBackward } from './lora-group-backward.js';
 import {
   forwardInputs,
   forwardOutputs,
@@ -69,8 +68,7 @@ export function groupVariant(n: number, options: LoraGroupOptions): GroupVariant
 
 /** Storage buffers the group's widest kernel binds. */
 function buffersOf(v: GroupVariant): number {
-  const forward = forwardInputs(v).length + forwardOutputs(v).length;
-  return Math.max(forward, ddownDbInputs(v).length + 1 + v.n, dxDaInputs(v).length + 1 + v.n);
+  return Math.max(forwardInputs(v).length + forwardOutputs(v).length, backwardBuffers(v));
 }
 
 /** Whether {@link loraGroupWebGPU} can run these projections of x (with these options) here. */
