@@ -16,17 +16,19 @@ import { numbered, WGSL_MATH, wgslBindings, wgslWorkgroupReduce } from './wgsl.j
 
 /**
  * The backward kernels' view of the output gradients: `read_dy(q, i)`, from dy_q, or for SwiGLU
- * from d(act) and the saved gate and up (silu's derivative σ(g)·(1 + g·(1 − σ(g)))).
+ * from d(act) and the saved gate and up (`gu` [rows, 2, out]; silu's derivative σ(g)·(1 + g·(1 − σ(g)))).
  */
 function gradientOfOutputs(v: GroupVariant): { buffers: string[]; code: string } {
   if (!v.swiglu) return { buffers: numbered('dy', v.n), code: reader('dy', v.n) };
   return {
-    buffers: ['dact', 'gate', 'up'],
+    buffers: ['dact', 'gu'],
     code: `${WGSL_MATH}
 fn read_dy(q: u32, i: u32) -> f32 {
-  let g = gate[i];
+  let o = p.outs[0];
+  let e = (i / o) * 2u * o + i % o;
+  let g = gu[e];
   let s = sigmoid_(g);
-  if (q == 0u) { return dact[i] * up[i] * s * (1.0 + g * (1.0 - s)); }
+  if (q == 0u) { return dact[i] * gu[e + o] * s * (1.0 + g * (1.0 - s)); }
   return dact[i] * g * s;
 }`,
   };
@@ -104,10 +106,53 @@ function dbPart(dbZ: string): string {
 }
 
 /**
+ * WGSL, z = `dbZ` + q: dB_q[j, l] = s_q·Σ_i dy_q[i, j]·downs[i, q·r + l] (a workgroup per 64 rows j
+ * of B and one l), downs[·, l] = Σ_k x[·, k]·A_q[l, k] recomputed 64 rows at a time in `sdd` (no
+ * downs bound: r/64 of x's gradient's products again). `normed` as {@link daPart}.
+ */
+function dbRecomputed(dbZ: string, normed: boolean): string {
+  const down = normed
+    ? `var ss = 0.0;
+      for (var c = 0u; c < p.inF; c++) { let e = h[i * p.inF + c]; ss += e * e; }
+      let rs = inverseSqrt(ss / f32(p.inF) + p.eps);
+      for (var k = 0u; k < p.inF; k++) { a += (h[i * p.inF + k] * rs * nw[k]) * read_A(q, l * p.inF + k); }`
+    : 'for (var k = 0u; k < p.inF; k++) { a += x[i * p.inF + k] * read_A(q, l * p.inF + k); }';
+  return `let q = wid.z - ${dbZ};
+    let l = wid.y;
+    if (l >= p.r) { return; }
+    let out = p.outs[q];
+    let j = wid.x * 64u + lid;
+    var acc = 0.0;
+    for (var i0 = 0u; i0 < p.rows; i0 += 64u) {
+      let i = i0 + lid;
+      var a = 0.0;
+      if (i < p.rows) {
+        ${down}
+      }
+      sdd[lid] = a;
+      workgroupBarrier();
+      if (j < out) {
+        let m = min(64u, p.rows - i0);
+        for (var t = 0u; t < m; t++) { acc += read_dy(q, (i0 + t) * out + j) * sdd[t]; }
+      }
+      workgroupBarrier();
+    }
+    if (j < out) { write_dB(q, j * p.r + l, p.scales[q] * acc); }
+    return;`;
+}
+
+/**
  * WGSL, z = `daZ` + q: dA_q[l, k] = Σ_i ddowns[i, q·r + l]·x[i, k] (a workgroup per 64 columns k
  * and one l), ddowns[·, l] = s_q·Σ_j dy_q[·, j]·B_q[j, l] recomputed 64 rows at a time in `sdd`.
+ * `normed`: x̂ = h·r·w from the norm's input, each row's r recomputed beside its ddowns (no x̂ bound).
  */
-function daPart(daZ: string): string {
+function daPart(daZ: string, normed = false): string {
+  const x = normed ? '(h[(i0 + t) * p.inF + k] * rr[t] * nw[k])' : 'x[(i0 + t) * p.inF + k]';
+  const r = normed
+    ? `var ss = 0.0;
+    if (i < p.rows) { for (var c = 0u; c < p.inF; c++) { let e = h[i * p.inF + c]; ss += e * e; } }
+    rr[lid] = inverseSqrt(ss / f32(p.inF) + p.eps);`
+    : '';
   return `let q = wid.z - ${daZ};
   let l = wid.y;
   if (l >= p.r) { return; }
@@ -119,10 +164,11 @@ function daPart(daZ: string): string {
     var a = 0.0;
     if (i < p.rows) { for (var j = 0u; j < out; j++) { a += read_dy(q, i * out + j) * read_B(q, j * p.r + l); } }
     sdd[lid] = p.scales[q] * a;
+    ${r}
     workgroupBarrier();
     if (k < p.inF) {
       let m = min(64u, p.rows - i0);
-      for (var t = 0u; t < m; t++) { acc += sdd[t] * x[(i0 + t) * p.inF + k]; }
+      for (var t = 0u; t < m; t++) { acc += sdd[t] * ${x}; }
     }
     workgroupBarrier();
   }
@@ -139,13 +185,14 @@ ${writers.map((name) => writer(name, v.n)).join('\n')}
 var<workgroup> sdd: array<f32, ${XA_SLOTS}>;
 var<workgroup> partial: array<f32, 64>;
 var<workgroup> squares: array<f32, 64>;
+var<workgroup> rr: array<f32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let nr = p.n * p.r;`;
 }
 
-/** The one-kernel backward's read-only buffers (x is x̂ with the norm). */
+/** The one-kernel backward's read-only buffers (with the norm, its input h rather than x̂). */
 export function backwardInputs(v: GroupVariant, inline = false): string[] {
   const n = v.n;
   const { buffers } = gradientOfOutputs(v);
@@ -154,9 +201,7 @@ export function backwardInputs(v: GroupVariant, inline = false): string[] {
     ...numbered('B', n),
     ...numbered('W', n),
     ...numbered('A', n),
-    'downs',
-    'x',
-    ...normInputs(v, inline),
+    ...(inline ? normInputs(v, true) : ['x']),
   ];
 }
 
@@ -169,7 +214,8 @@ export function backwardOutputs(v: GroupVariant): string[] {
  * The whole backward pass of a group in one dispatch, three kinds of workgroup side by side (z):
  * - z = 0, a workgroup per row (x = 0): the row's ddowns[q·r + l] = s_q·Σ_j dy_q[row, j]·B_q[j, l]
  *   into workgroup memory, then dx for the row;
- * - z = 1 + q: dB_q; z = 1 + n + q: dA_q.
+ * - z = 1 + q: dB_q, z = 1 + n + q: dA_q, both recomputing what they need 64 rows at a time, so
+ *   that neither the down-projections nor x̂ are bound (gate/up's fits in 16 buffers).
  */
 export function backwardShader(v: GroupVariant, inline = false): string {
   return /* wgsl */ `${header(v, backwardInputs(v, inline), backwardOutputs(v), ['B', 'W', 'A'], ['dA', 'dB'])}
@@ -188,9 +234,9 @@ export function backwardShader(v: GroupVariant, inline = false): string {
     ${rowGradient(v, inline, 'sdd')}
   }
   if (wid.z <= p.n) {
-    ${dbPart('1u')}
+    ${dbRecomputed('1u', inline)}
   }
-  ${daPart('1u - p.n')}
+  ${daPart('1u - p.n', inline)}
 }
 `;
 }

@@ -25,7 +25,7 @@ export interface GroupBackwardInputs {
   bs: tf.Tensor[];
   ws: tf.Tensor[];
   downs: tf.Tensor;
-  /** dy_q for every projection, or for SwiGLU [d(act), gate, up]. */
+  /** dy_q for every projection, or for SwiGLU [d(act), gate and up in one [rows, 2·out]]. */
   dy: tf.Tensor[];
   /** The gradient of x passed through (passInput). */
   passed?: tf.Tensor;
@@ -61,7 +61,7 @@ export function groupBackward(v: GroupVariant, key: (part: string) => string, g:
   const normInputs = (withNorm: boolean) => (withNorm && nw ? [x, nw, ...(passed ? [passed] : [])] : []);
   const fromTensors = (infos: tf.TensorInfo[]) => infos.map((t) => toTensor(t));
   // dA's workgroups: 64 columns of x by one l; dB's threads: l by a row of B.
-  const x64 = Math.max(groups(inF), groups(r), groups(n * r));
+  const x64 = Math.max(groups(inF), groups(n * r), ...outs.map((out) => groups(out)));
   const y = Math.max(rows, r, ...outs);
 
   const weights = () =>
@@ -95,7 +95,7 @@ export function groupBackward(v: GroupVariant, key: (part: string) => string, g:
   if (single) {
     const [dx, ...rest] = fromTensors(
       launch(be, key(v.norm ? 'backward-inline' : 'backward'), () => backwardShader(v, v.norm), {
-        inputs: [...dy, ...bs, ...ws, ...as, downs, xs, ...normInputs(v.norm)],
+        inputs: [...dy, ...bs, ...ws, ...as, ...(v.norm ? normInputs(true) : [xs])],
         outputs: [[rows, inF], ...as.map((t) => t.shape), ...bs.map((t) => t.shape)],
         uniforms,
         workgroups: [x64, y, 1 + 2 * n],

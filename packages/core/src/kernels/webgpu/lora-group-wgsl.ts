@@ -57,9 +57,13 @@ export function forwardInputs(v: GroupVariant): string[] {
   ];
 }
 
-/** The forward kernel's outputs, in binding order: every y_q, silu(y_0)·y_1, the down-projections, x̂. */
+/**
+ * The forward kernel's outputs, in binding order: every y_q (for SwiGLU gate and up in one buffer
+ * `gu` [rows, 2, out], one binding fewer for the backward pass to read, then silu(gate)·up), the
+ * down-projections, x̂.
+ */
 export function forwardOutputs(v: GroupVariant): string[] {
-  return [...numbered('y', v.n), ...(v.swiglu ? ['act'] : []), 'downs', ...(v.norm ? ['xn'] : [])];
+  return [...(v.swiglu ? ['gu', 'act'] : numbered('y', v.n)), 'downs', ...(v.norm ? ['xn'] : [])];
 }
 
 /**
@@ -84,7 +88,7 @@ ${wgslBindings(forwardInputs(v), forwardOutputs(v))}
 ${reader('W', v.n)}
 ${reader('A', v.n)}
 ${reader('B', v.n)}
-${writer('y', v.n)}
+${v.swiglu ? '' : writer('y', v.n)}
 ${WGSL_MATH}
 var<workgroup> xa: array<f32, ${XA_SLOTS}>;
 var<workgroup> partial: array<f32, 64>;
@@ -116,7 +120,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var l = 0u; l < p.r; l++) { b += xa[d + l] * read_B(q, j * p.r + l); }
     var y = a + p.scales[q] * b;
     ${v.residual ? 'y += res[i * out + j];' : ''}
-    write_y(q, i * out + j, y);
+    ${v.swiglu ? 'gu[(i * 2u + q) * out + j] = y;' : 'write_y(q, i * out + j, y);'}
     if (q < 2u) { ys[q] = y; }
   }
   ${v.swiglu ? 'if (j < p.outs[0]) { act[i * p.outs[0] + j] = ys[0] * sigmoid_(ys[0]) * ys[1]; }' : ''}

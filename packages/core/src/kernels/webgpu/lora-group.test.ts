@@ -107,10 +107,10 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
 
-  it('RMSNorm, gate and up, SwiGLU, x passed through: silu(gate)·up and the gradients (the norm’s inside x’s) within 1e-4 of cpu', async () => {
+  it('RMSNorm, gate and up, SwiGLU, x passed through, 70 rows: silu(gate)·up and the gradients (one backward dispatch) within 1e-4 of cpu', async () => {
     const ps = [projection(90), projection(90)];
     const inputs = [
-      randomInput([rows, inF], rng),
+      randomInput([70, inF], rng),
       randomInput([inF], rng),
       ...ps.map((p) => p.a),
       ...ps.map(() => randomInput([90, r], rng, 0.1)),
@@ -183,8 +183,9 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
       tf.dispose([a, forward.result, both.result]);
       return [forwardOnly, ours() - forwardOnly];
     };
-    // q/k/v, gate/up: the weights' gradients, then x's with the norm's backward inside
-    expect(await count({ norm: { w: nw, eps: 1e-5 }, swiglu: true, passInput: true }, 2)).toEqual([1, 2]);
+    // gate/up fits one backward kernel on llvmpipe's 16 buffers; q/k/v the weights' gradients,
+    // then x's with the norm's backward inside
+    expect(await count({ norm: { w: nw, eps: 1e-5 }, swiglu: true, passInput: true }, 2)).toEqual([1, 1]);
     expect(await count({ norm: { w: nw, eps: 1e-5 }, passInput: true }, 3)).toEqual([1, 2]);
     // a group of one (o_proj, down_proj) or two without a norm: one backward dispatch
     expect(await count({ residual: res }, 1)).toEqual([1, 1]);

@@ -123,8 +123,12 @@ function register(v: GroupVariant): string {
         const [as, bs, ws] = [get(numbered('a', n)), get(numbered('b', n)), get(numbered('w', n))];
         const { rows, inF, r, outs, uniforms } = paramsOf(x, as, ws, attrs as unknown as GroupAttrs);
         const shapes = [
-          ...outs.map((out) => [rows, out]),
-          ...(v.swiglu ? [[rows, outs[0]]] : []),
+          ...(v.swiglu
+            ? [
+                [rows, 2 * outs[0]],
+                [rows, outs[0]],
+              ]
+            : outs.map((out) => [rows, out])),
           [rows, n * r],
           ...(v.norm ? [[rows, inF]] : []),
         ];
@@ -145,8 +149,7 @@ function register(v: GroupVariant): string {
       inputsToSave: saved,
       // SwiGLU's backward needs gate and up; every backward the down-projections (and x̂).
       outputsToSave: [
-        ...Array(n).fill(v.swiglu),
-        ...(v.swiglu ? [false] : []),
+        ...(v.swiglu ? [true, false] : Array(n).fill(false)),
         true,
         ...(v.norm ? [true] : []),
         ...(v.passInput ? [false] : []),
@@ -161,12 +164,12 @@ function register(v: GroupVariant): string {
         const [x] = take(1);
         const [as, bs, ws] = [take(n), take(n), take(n)];
         const [nw] = take(v.norm ? 1 : 0);
-        const ys = take(v.swiglu ? n : 0);
+        const gu = take(v.swiglu ? 1 : 0);
         const [downs] = take(1);
         const [xn] = take(v.norm ? 1 : 0);
         const a = attrs as unknown as GroupAttrs;
         const { rows, inF, r, outs, uniforms } = paramsOf(x, as, ws, a);
-        const dy = v.swiglu ? [all[n], ...ys] : all.slice(0, n);
+        const dy = v.swiglu ? [all[1], ...gu] : all.slice(0, n);
         const passed = v.passInput ? all[all.length - 1] : undefined;
         // Here, not in the lazy functions (tfjs runs each of those in a tidy of its own).
         const { dx, da, db, dxn } = groupBackward(v, key, {
@@ -223,8 +226,7 @@ export function loraGroupWebGPU(
   const out = tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor[];
   // Returned: the projections, or SwiGLU's product (and x passed through); the rest only serves
   // the backward pass.
-  const first = v.swiglu ? n : 0;
-  const returned = [...out.slice(first, first + (v.swiglu ? 1 : n)), ...(v.passInput ? [out[out.length - 1]] : [])];
+  const returned = [...(v.swiglu ? [out[1]] : out.slice(0, n)), ...(v.passInput ? [out[out.length - 1]] : [])];
   for (const t of out) if (!returned.includes(t)) t.dispose();
   return returned as tf.Tensor2D[];
 }
