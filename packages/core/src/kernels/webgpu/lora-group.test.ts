@@ -79,7 +79,7 @@ async function errorAgainstCpu(fn: (...xs: tf.Tensor[]) => tf.Tensor[], inputs: 
 
 describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on WebGPU', () => {
   beforeAll(useWebGPUForTests);
-  const [rows, inF, r] = [5, 70, 70];
+  const [inF, r] = [70, 70];
   const rng = new Rng(23);
   const projection = (out: number) => ({ w: randomInput([out, inF], rng), a: randomInput([r, inF], rng, 0.1) });
   const lora = (w: Input, a: tf.Tensor, b: tf.Tensor, scale: number) => ({
