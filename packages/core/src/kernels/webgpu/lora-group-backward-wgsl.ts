@@ -56,18 +56,13 @@ function dxn(from: 'ddowns' | 'sdd'): string {
 }
 
 /**
- * WGSL, a workgroup owning `row`: dx for every k, through the RMSNorm with `inline`:
+ * WGSL, a workgroup owning `row`: dx for every k through the RMSNorm,
  * dx = r·w·dxn − h·r³/in·Σ_k dxn·w·h (+ the passed input's gradient), r from the row's mean(h²),
- * a dispatch fewer than the norm's own kernel after (dxn waits in dx between the two loops).
+ * a dispatch fewer than the norm's own kernel after (dxn waits in dx between the two loops). The
+ * sum over the row is why a workgroup owns a whole row here, where x's gradient without the norm
+ * is split 64 columns a workgroup.
  */
-function rowGradient(v: GroupVariant, inline: boolean, from: 'ddowns' | 'sdd'): string {
-  if (!inline) {
-    return `for (var k = lid; k < p.inF; k += 64u) {
-      ${dxn(from)}
-      dx[row * p.inF + k] = a;
-    }
-    return;`;
-  }
+function normRowGradient(v: GroupVariant, from: 'ddowns' | 'sdd'): string {
   return `var s = 0.0;
     var ss = 0.0;
     for (var k = lid; k < p.inF; k += 64u) {
@@ -212,15 +207,16 @@ export function backwardOutputs(v: GroupVariant): string[] {
 
 /**
  * The whole backward pass of a group in one dispatch, three kinds of workgroup side by side (z):
- * - z = 0, a workgroup per row (x = 0): the row's ddowns[q·r + l] = s_q·Σ_j dy_q[row, j]·B_q[j, l]
- *   into workgroup memory, then dx for the row;
+ * - z = 0, a workgroup per row and 64 columns of x (per row with the norm): the row's
+ *   ddowns[q·r + l] = s_q·Σ_j dy_q[row, j]·B_q[j, l] into workgroup memory (r/64 of the tile's own
+ *   products, again for each tile), then dx there;
  * - z = 1 + q: dB_q, z = 1 + n + q: dA_q, both recomputing what they need 64 rows at a time, so
  *   that neither the down-projections nor x̂ are bound (gate/up's fits in 16 buffers).
  */
 export function backwardShader(v: GroupVariant, inline = false): string {
   return /* wgsl */ `${header(v, backwardInputs(v, inline), backwardOutputs(v), ['B', 'W', 'A'], ['dA', 'dB'])}
   if (wid.z == 0u) {
-    if (wid.x != 0u || wid.y >= p.rows) { return; }
+    if (${inline ? 'wid.x != 0u || ' : ''}wid.y >= p.rows) { return; }
     let row = wid.y;
     for (var t = lid; t < nr; t += 64u) {
       let q = t / p.r;
@@ -231,7 +227,16 @@ export function backwardShader(v: GroupVariant, inline = false): string {
       sdd[t] = p.scales[q] * a;
     }
     workgroupBarrier();
-    ${rowGradient(v, inline, 'sdd')}
+    ${
+      inline
+        ? normRowGradient(v, 'sdd')
+        : `let k = wid.x * 64u + lid;
+    if (k < p.inF) {
+      ${dxn('sdd')}
+      dx[row * p.inF + k] = a;
+    }
+    return;`
+    }
   }
   if (wid.z <= p.n) {
     ${dbRecomputed('1u', inline)}
@@ -293,7 +298,7 @@ export function inputShader(v: GroupVariant, inline = false): string {
   const body = inline
     ? `if (wid.x != 0u || wid.y >= p.rows) { return; }
   let row = wid.y;
-  ${rowGradient(v, true, 'ddowns')}`
+  ${normRowGradient(v, 'ddowns')}`
     : `let k = gid.x;
   let row = gid.y;
   if (k >= p.inF || row >= p.rows) { return; }
