@@ -1,5 +1,5 @@
 import { type GroupVariant, PARAMS, reader, writer, XA_SLOTS } from './lora-group-wgsl.js';
-import { numbered, WGSL_MATH, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
+import { numbered, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
 
 /**
  * The grouped LoRA kernels' backward WGSL (lora-group.ts), for a {@link GroupVariant}: one kernel
@@ -16,20 +16,15 @@ import { numbered, WGSL_MATH, wgslBindings, wgslWorkgroupReduce } from './wgsl.j
 
 /**
  * The backward kernels' view of the output gradients: `read_dy(q, i)`, from dy_q, or for SwiGLU
- * from d(act) and the saved gate and up (`gu` [rows, 2, out]; silu's derivative σ(g)·(1 + g·(1 − σ(g)))).
+ * from d(act) times SwiGLU's derivatives the forward kept (`gu` [rows, 2, out], lora-group-wgsl.ts).
  */
 function gradientOfOutputs(v: GroupVariant): { buffers: string[]; code: string } {
   if (!v.swiglu) return { buffers: numbered('dy', v.n), code: reader('dy', v.n) };
   return {
     buffers: ['dact', 'gu'],
-    code: `${WGSL_MATH}
-fn read_dy(q: u32, i: u32) -> f32 {
+    code: `fn read_dy(q: u32, i: u32) -> f32 {
   let o = p.outs[0];
-  let e = (i / o) * 2u * o + i % o;
-  let g = gu[e];
-  let s = sigmoid_(g);
-  if (q == 0u) { return dact[i] * gu[e + o] * s * (1.0 + g * (1.0 - s)); }
-  return dact[i] * g * s;
+  return dact[i] * gu[((i / o) * 2u + q) * o + i % o];
 }`,
   };
 }

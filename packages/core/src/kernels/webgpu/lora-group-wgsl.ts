@@ -58,13 +58,27 @@ export function forwardInputs(v: GroupVariant): string[] {
 }
 
 /**
- * The forward kernel's outputs, in binding order: every y_q (for SwiGLU gate and up in one buffer
- * `gu` [rows, 2, out], one binding fewer for the backward pass to read, then silu(gate)·up), the
- * down-projections, x̂.
+ * The forward kernel's outputs, in binding order: every y_q (for SwiGLU `gu` instead, see
+ * {@link SWIGLU_EPILOGUE}, then silu(gate)·up), the down-projections, x̂.
  */
 export function forwardOutputs(v: GroupVariant): string[] {
   return [...(v.swiglu ? ['gu', 'act'] : numbered('y', v.n)), 'downs', ...(v.norm ? ['xn'] : [])];
 }
+
+/**
+ * WGSL, SwiGLU after gate g and up u (`ys`): act = g·σ(g)·u, and for the backward pass the two
+ * derivatives ∂act/∂g = u·σ(g)·(1 + g·(1 − σ(g))) and ∂act/∂u = g·σ(g) side by side in `gu`
+ * [rows, 2, out] (one buffer, one binding): the backward kernels read each dy many times (once
+ * per column of x), and this way each read is a product, not an exp.
+ */
+const SWIGLU_EPILOGUE = `if (j < p.outs[0]) {
+    let out = p.outs[0];
+    let g = ys[0];
+    let s = sigmoid_(g);
+    gu[i * 2u * out + j] = ys[1] * s * (1.0 + g * (1.0 - s));
+    gu[(i * 2u + 1u) * out + j] = g * s;
+    act[i * out + j] = g * s * ys[1];
+  }`;
 
 /**
  * y_q[i, j] = Σ_k x̂[i, k]·W_q[j, k] + s_q·Σ_l downs[i, q·r + l]·B_q[j, l] (+ res[i, j]), with
@@ -120,10 +134,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var l = 0u; l < p.r; l++) { b += xa[d + l] * read_B(q, j * p.r + l); }
     var y = a + p.scales[q] * b;
     ${v.residual ? 'y += res[i * out + j];' : ''}
-    ${v.swiglu ? 'gu[(i * 2u + q) * out + j] = y;' : 'write_y(q, i * out + j, y);'}
+    ${v.swiglu ? '' : 'write_y(q, i * out + j, y);'}
     if (q < 2u) { ys[q] = y; }
   }
-  ${v.swiglu ? 'if (j < p.outs[0]) { act[i * p.outs[0] + j] = ys[0] * sigmoid_(ys[0]) * ys[1]; }' : ''}
+  ${v.swiglu ? SWIGLU_EPILOGUE : ''}
 }
 `;
 }
