@@ -15,16 +15,23 @@ import { numbered, wgslBindings, wgslWorkgroupReduce } from './wgsl.js';
  */
 
 /**
- * The backward kernels' view of the output gradients: `read_dy(q, i)`, from dy_q, or for SwiGLU
- * from d(act) times SwiGLU's derivatives the forward kept (`gu` [rows, 2, out], lora-group-wgsl.ts).
+ * The backward kernels' view of the output gradients: `dy_at(q, i, j)` = dy_q[i, j], from dy_q, or
+ * for SwiGLU from d(act) times SwiGLU's derivatives the forward kept (`gu` [rows, 2, out],
+ * lora-group-wgsl.ts). Row and column apart: no division in the kernels' innermost loops.
  */
 function gradientOfOutputs(v: GroupVariant): { buffers: string[]; code: string } {
-  if (!v.swiglu) return { buffers: numbered('dy', v.n), code: reader('dy', v.n) };
+  if (!v.swiglu) {
+    return {
+      buffers: numbered('dy', v.n),
+      code: `${reader('dy', v.n)}
+fn dy_at(q: u32, i: u32, j: u32) -> f32 { return read_dy(q, i * p.outs[q] + j); }`,
+    };
+  }
   return {
     buffers: ['dact', 'gu'],
-    code: `fn read_dy(q: u32, i: u32) -> f32 {
+    code: `fn dy_at(q: u32, i: u32, j: u32) -> f32 {
   let o = p.outs[0];
-  return dact[i] * gu[((i / o) * 2u + q) * o + i % o];
+  return dact[i * o + j] * gu[(i * 2u + q) * o + j];
 }`,
   };
 }
@@ -44,7 +51,7 @@ function dxn(from: 'ddowns' | 'sdd'): string {
   return `var a = 0.0;
     for (var q = 0u; q < p.n; q++) {
       let out = p.outs[q];
-      for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_W(q, j * p.inF + k); }
+      for (var j = 0u; j < out; j++) { a += dy_at(q, row, j) * read_W(q, j * p.inF + k); }
       let d = ${d};
       for (var l = 0u; l < p.r; l++) { a += ${from}[d + l] * read_A(q, l * p.inF + k); }
     }`;
@@ -89,7 +96,7 @@ function dbPart(dbZ: string): string {
     // No early return per thread: the dA part must stay in uniform control flow.
     if (col < p.r && row < out) {
       var a = 0.0;
-      for (var i = 0u; i < p.rows; i++) { a += read_dy(q, i * out + row) * downs[i * nr + q * p.r + col]; }
+      for (var i = 0u; i < p.rows; i++) { a += dy_at(q, i, row) * downs[i * nr + q * p.r + col]; }
       write_dB(q, row * p.r + col, p.scales[q] * a);
     }
     return;`;
@@ -123,7 +130,7 @@ function dbRecomputed(dbZ: string, normed: boolean): string {
       workgroupBarrier();
       if (j < out) {
         let m = min(64u, p.rows - i0);
-        for (var t = 0u; t < m; t++) { acc += read_dy(q, (i0 + t) * out + j) * sdd[t]; }
+        for (var t = 0u; t < m; t++) { acc += dy_at(q, i0 + t, j) * sdd[t]; }
       }
       workgroupBarrier();
     }
@@ -152,7 +159,7 @@ function daPart(daZ: string, normed = false): string {
   for (var i0 = 0u; i0 < p.rows; i0 += 64u) {
     let i = i0 + lid;
     var a = 0.0;
-    if (i < p.rows) { for (var j = 0u; j < out; j++) { a += read_dy(q, i * out + j) * read_B(q, j * p.r + l); } }
+    if (i < p.rows) { for (var j = 0u; j < out; j++) { a += dy_at(q, i, j) * read_B(q, j * p.r + l); } }
     sdd[lid] = p.scales[q] * a;
     ${r}
     workgroupBarrier();
@@ -218,7 +225,7 @@ export function backwardShader(v: GroupVariant, inline = false): string {
       let l = t % p.r;
       let out = p.outs[q];
       var a = 0.0;
-      for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_B(q, j * p.r + l); }
+      for (var j = 0u; j < out; j++) { a += dy_at(q, row, j) * read_B(q, j * p.r + l); }
       sdd[t] = p.scales[q] * a;
     }
     workgroupBarrier();
@@ -265,7 +272,7 @@ export function weightsShader(v: GroupVariant): string {
       let l = col % p.r;
       let out = p.outs[q];
       var a = 0.0;
-      for (var j = 0u; j < out; j++) { a += read_dy(q, row * out + j) * read_B(q, j * p.r + l); }
+      for (var j = 0u; j < out; j++) { a += dy_at(q, row, j) * read_B(q, j * p.r + l); }
       ddowns[row * nr + col] = p.scales[q] * a;
     }
     return;

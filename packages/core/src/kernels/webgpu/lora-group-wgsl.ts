@@ -13,6 +13,12 @@ export const MAX_GROUP = 4;
 /** Workgroup slots for a row's down-projections x·A_qᵀ in the forward kernel: ranks up to this. */
 export const XA_SLOTS = 256;
 
+/**
+ * The widest input row the forward kernel keeps in workgroup memory (8 KB): read once from the
+ * buffer (and normalized once) rather than once per output column. Wider rows are read in place.
+ */
+export const XROW_SLOTS = 2048;
+
 /** What a group computes besides its projections y_q = x·W_qᵀ + s_q·(x·A_qᵀ)·B_qᵀ. */
 export interface GroupVariant {
   /** Projections in the group. */
@@ -25,7 +31,7 @@ export interface GroupVariant {
   swiglu: boolean;
   /**
    * With the norm: x itself is an output too (the same buffer, no copy), for the residual add, so
-   * that its gradient from there joins the norm's in the norm's backward kernel. No other shader text.
+   * that its gradient from there joins the norm's in the norm's backward (which then binds it).
    */
   passInput: boolean;
 }
@@ -88,14 +94,19 @@ const SWIGLU_EPILOGUE = `if (j < p.outs[0]) {
  * per tile saves a dispatch. With the norm every workgroup also reduces its row's mean(x²).
  * Column tile 0 writes downs (and x̂) for the backward pass.
  */
-export function forwardShader(v: GroupVariant): string {
-  const xv = v.norm ? '(x[xb + k] * rs * nw[k])' : 'x[xb + k]';
+export function forwardShader(v: GroupVariant, staged = false): string {
+  const read = v.norm ? '(x[xb + k] * rs * nw[k])' : 'x[xb + k]';
+  const xv = staged ? 'xrow[k]' : read;
   const norm = v.norm
     ? `var ss = 0.0;
   for (var k = lid; k < p.inF; k += 64u) { let e = x[xb + k]; ss += e * e; }
   ${wgslWorkgroupReduce(64, [{ shared: 'partial', value: 'ss' }])}
   let rs = inverseSqrt(partial[0] / f32(p.inF) + p.eps);
-  if (wid.x == 0u && wid.z == 0u) { for (var k = lid; k < p.inF; k += 64u) { xn[xb + k] = ${xv}; } }`
+  if (wid.x == 0u && wid.z == 0u) { for (var k = lid; k < p.inF; k += 64u) { xn[xb + k] = ${read}; } }`
+    : '';
+  const stage = staged
+    ? `for (var k = lid; k < p.inF; k += 64u) { xrow[k] = ${read}; }
+  workgroupBarrier();`
     : '';
   return /* wgsl */ `${PARAMS}
 ${wgslBindings(forwardInputs(v), forwardOutputs(v))}
@@ -106,11 +117,13 @@ ${v.swiglu ? '' : writer('y', v.n)}
 ${WGSL_MATH}
 var<workgroup> xa: array<f32, ${XA_SLOTS}>;
 var<workgroup> partial: array<f32, 64>;
+${staged ? `var<workgroup> xrow: array<f32, ${XROW_SLOTS}>;` : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = wid.y;
   let xb = i * p.inF;
   ${norm}
+  ${stage}
   let q0 = ${v.swiglu ? '0u' : 'wid.z'};
   let q1 = ${v.swiglu ? 'p.n' : 'wid.z + 1u'};
   for (var t = lid; t < (q1 - q0) * p.r; t += 64u) {

@@ -144,6 +144,16 @@ describe.runIf(webgpuTestsEnabled())('grouped LoRA with the work around it on We
     expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
   });
 
+  // Wider than the forward kernel's workgroup copy of the row (2048): read in place.
+  it('one projection of a 2100-wide row after RMSNorm: outputs and gradients within 1e-4 of cpu', async () => {
+    const wide = 2100;
+    const p = { w: randomInput([5, wide], rng), a: randomInput([4, wide], rng, 0.1) };
+    const inputs = [randomInput([3, wide], rng), randomInput([wide], rng), p.a, randomInput([5, 4], rng, 0.1)];
+    const fn = (x: tf.Tensor, nw: tf.Tensor, a: tf.Tensor, b: tf.Tensor) =>
+      loraLinearGroup(x as tf.Tensor2D, [lora(p.w, a, b, 2)], { norm: { w: nw, eps: 1e-5 } });
+    expect(await errorAgainstCpu(fn, inputs)).toBe('ok');
+  });
+
   it('two projections without a norm, 70 rows (one backward dispatch): outputs and gradients within 1e-4 of cpu', async () => {
     const ps = [projection(30), projection(80)];
     const inputs = [

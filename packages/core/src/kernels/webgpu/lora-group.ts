@@ -7,6 +7,7 @@ import {
   type GroupVariant,
   MAX_GROUP,
   XA_SLOTS,
+  XROW_SLOTS,
 } from './lora-group-wgsl.js';
 import { f32, fusedWebGPUFits, groups, launch, registerWebGPUKernel, words } from './runner.js';
 import { numbered } from './wgsl.js';
@@ -109,9 +110,8 @@ function paramsOf(x: tf.TensorInfo, as: tf.TensorInfo[], ws: tf.TensorInfo[], at
 
 function register(v: GroupVariant): string {
   const { n } = v;
-  const flags = `${v.norm ? '-norm' : ''}${v.residual ? '-residual' : ''}${v.swiglu ? '-swiglu' : ''}`;
-  // passInput changes the kernel's outputs, not its shaders.
-  const name = `IntrodlLoraGroup${n}${flags}${v.passInput ? '-pass' : ''}`;
+  const flags = `${v.norm ? '-norm' : ''}${v.residual ? '-residual' : ''}${v.swiglu ? '-swiglu' : ''}${v.passInput ? '-pass' : ''}`;
+  const name = `IntrodlLoraGroup${n}${flags}`;
   const key = (part: string) => `introdl-lora-group-${part}-${n}${flags}`;
   const saved = ['x', ...numbered('a', n), ...numbered('b', n), ...numbered('w', n), ...(v.norm ? ['nw'] : [])];
   registerWebGPUKernel(
@@ -132,12 +132,18 @@ function register(v: GroupVariant): string {
           [rows, n * r],
           ...(v.norm ? [[rows, inF]] : []),
         ];
-        const outputs = launch(backend as never, key('forward'), () => forwardShader(v), {
-          inputs: [x, ...get(v.norm ? ['nw'] : []), ...ws, ...as, ...bs, ...get(v.residual ? ['res'] : [])],
-          outputs: shapes,
-          uniforms,
-          workgroups: [groups(Math.max(...outs)), rows, v.swiglu ? 1 : n],
-        });
+        const staged = inF <= XROW_SLOTS;
+        const outputs = launch(
+          backend as never,
+          key(staged ? 'forward-staged' : 'forward'),
+          () => forwardShader(v, staged),
+          {
+            inputs: [x, ...get(v.norm ? ['nw'] : []), ...ws, ...as, ...bs, ...get(v.residual ? ['res'] : [])],
+            outputs: shapes,
+            uniforms,
+            workgroups: [groups(Math.max(...outs)), rows, v.swiglu ? 1 : n],
+          },
+        );
         if (!v.passInput) return outputs;
         // x as an output of its own: the same buffer, one more reference (as tfjs' reshape does).
         (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
