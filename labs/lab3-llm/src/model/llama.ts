@@ -356,7 +356,7 @@ export class LlamaModel implements Trainable {
   /**
    * x [n, in] through several linear modules (a layer's q, k and v; gate and up). On webgpu, when
    * each has a plain LoRA adapter, base matmuls and LoRA updates of the whole group run as one WGSL
-   * dispatch forward and two backward (core's loraLinearGroup); elsewhere module by module.
+   * dispatch forward and one or two backward (core's loraLinearGroup); elsewhere module by module.
    * `around` (the norm before the group, SwiGLU or the residual add after it) is given only where
    * {@link fusesLayer} holds, so always to core's loraLinearGroup.
    */
@@ -499,7 +499,7 @@ export class LlamaModel implements Trainable {
           : options.cache.append(l, LlamaModel.applyRope(k, rope).transpose([0, 2, 1, 3]), v.transpose([0, 2, 1, 3]));
         attended = cachedAttention(q, cached.k, cached.v, cos, sin, scale, ctx.start);
       } else {
-        // Training and prompts: one WGSL kernel forward and two backward (core's causalAttention).
+        // Training and prompts: one WGSL kernel each way (core's causalAttention).
         attended = causalAttention(q, k, v, cos, sin, scale);
       }
       return this.project(attended.reshape<tf.Tensor2D>([B * T, nh * d]), names.linear.o_proj!, options, residual);

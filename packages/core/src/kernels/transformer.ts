@@ -118,11 +118,11 @@ export type { LoraGroupOptions, LoraProjection };
  * Several LoRA projections of the same x (a layer's q, k and v; gate and up): each
  * x·W_pᵀ + s_p·(x·A_pᵀ)·B_pᵀ, with the work around them that `options` names: x first through an
  * RMSNorm, a residual added to a single projection, or SwiGLU of gate and up (then the one output
- * silu(y_0)·y_1), and x itself last with `passInput`. One WGSL dispatch forward and two backward
- * for the whole group on webgpu (three with the norm; x's gradient summed over the projections in
- * one of them); elsewhere, or where the
- * device binds too few storage buffers, {@link rmsNorm}, one {@link loraLinear} per projection, then
- * the add or {@link swiglu}.
+ * silu(y_0)·y_1), and x itself last with `passInput`. One WGSL dispatch forward and one or two
+ * backward (as the device's storage buffers allow) for the whole group on webgpu, the norm's
+ * backward included, x's gradient summed over the projections; elsewhere, or where the device
+ * binds too few storage buffers, {@link rmsNorm}, one {@link loraLinear} per projection, then the
+ * add or {@link swiglu}.
  */
 export function loraLinearGroup(
   x: tf.Tensor2D,
