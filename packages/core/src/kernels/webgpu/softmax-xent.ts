@@ -99,28 +99,7 @@ function register(): void {
         return [loss, lse];
       },
     },
-    {
-      kernelName: KERNEL,
-      inputsToSave: ['logits', 'labels'],
-      outputsToSave: [false, true],
-      gradFunc: (dys, saved) => {
-        const [z, labels, lse] = saved;
-        const dl = (dys as tf.Tensor[])[0];
-        return {
-          logits: () => {
-            const be = tf.backend() as never;
-            const [dz] = launch(be, 'introdl-softmax-xent-grad', () => backwardShader(false), {
-              inputs: [z, labels, lse, dl],
-              outputs: [z.shape],
-              uniforms: words(z.size, z.shape[z.rank - 1]),
-              workgroups: grid(z.size),
-            });
-            return toTensor(dz);
-          },
-          labels: () => tf.zerosLike(labels),
-        };
-      },
-    },
+    xentGradient(KERNEL, 'introdl-softmax-xent-grad', false),
   );
 }
 
@@ -156,28 +135,7 @@ function registerRows(): void {
         return [rowLoss, lse];
       },
     },
-    {
-      kernelName: ROWS_KERNEL,
-      inputsToSave: ['logits', 'labels'],
-      outputsToSave: [false, true],
-      gradFunc: (dys, saved) => {
-        const [z, labels, lse] = saved;
-        const dl = (dys as tf.Tensor[])[0];
-        return {
-          logits: () => {
-            const be = tf.backend() as never;
-            const [dz] = launch(be, 'introdl-softmax-xent-rows-grad', () => backwardShader(true), {
-              inputs: [z, labels, lse, dl],
-              outputs: [z.shape],
-              uniforms: words(z.size, z.shape[z.rank - 1]),
-              workgroups: grid(z.size),
-            });
-            return toTensor(dz);
-          },
-          labels: () => tf.zerosLike(labels),
-        };
-      },
-    },
+    xentGradient(ROWS_KERNEL, 'introdl-softmax-xent-rows-grad', true),
   );
 }
 
@@ -187,4 +145,32 @@ export function softmaxXentRowsWebGPU(labels: tf.Tensor, logits: tf.Tensor): tf.
   const [loss, lse] = tf.engine().runKernel(ROWS_KERNEL, { logits, labels }, {}) as tf.Tensor[];
   lse.dispose();
   return loss;
+}
+
+/**
+ * The logits' gradient of either loss kernel (the mean's or the per-row one): one dispatch of
+ * {@link backwardShader} from the saved logits, labels and log-sum-exps; labels get none.
+ */
+function xentGradient(kernelName: string, pipeline: string, perRow: boolean): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['logits', 'labels'],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const [z, labels, lse] = saved;
+      const dl = (dys as tf.Tensor[])[0];
+      return {
+        logits: () => {
+          const [dz] = launch(tf.backend() as never, pipeline, () => backwardShader(perRow), {
+            inputs: [z, labels, lse, dl],
+            outputs: [z.shape],
+            uniforms: words(z.size, z.shape[z.rank - 1]),
+            workgroups: grid(z.size),
+          });
+          return toTensor(dz);
+        },
+        labels: () => tf.zerosLike(labels),
+      };
+    },
+  };
 }
