@@ -40,25 +40,36 @@ const inside = (d: number, soft: number) => {
   return 1 - t * t * (3 - 2 * t);
 };
 
-/** Paints `paint` over a copy of `image` in the face's frame. */
-function paintInFace(image: RgbImage, face: FaceGeometry, paint: Paint): RgbImage {
-  const { width: w, height: h } = image;
-  const out = image.data.slice();
+/**
+ * Visits every pixel of a w × h image with its position (u, v) in the face's frame — the face's roll
+ * undone, in face widths and heights from its centre — and its offset in the RGB data.
+ */
+function forEachPixelInFace(
+  w: number,
+  h: number,
+  face: FaceGeometry,
+  visit: (u: number, v: number, x: number, y: number, offset: number) => void,
+): void {
   const cos = Math.cos(face.tilt);
   const sin = Math.sin(face.tilt);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const dx = x + 0.5 - face.cx;
       const dy = y + 0.5 - face.cy;
-      // Into the face's frame: undo its roll.
-      const u = (dx * cos + dy * sin) / face.width;
-      const v = (-dx * sin + dy * cos) / face.height;
-      const p = paint(u, v, x, y);
-      if (!p || p.a <= 0) continue;
-      const o = (y * w + x) * 3;
-      for (let c = 0; c < 3; c++) out[o + c] = clamp((1 - p.a) * out[o + c] + p.a * p.rgb[c]);
+      visit((dx * cos + dy * sin) / face.width, (-dx * sin + dy * cos) / face.height, x, y, (y * w + x) * 3);
     }
   }
+}
+
+/** Paints `paint` over a copy of `image` in the face's frame. */
+function paintInFace(image: RgbImage, face: FaceGeometry, paint: Paint): RgbImage {
+  const { width: w, height: h } = image;
+  const out = image.data.slice();
+  forEachPixelInFace(w, h, face, (u, v, x, y, o) => {
+    const p = paint(u, v, x, y);
+    if (!p || p.a <= 0) return;
+    for (let c = 0; c < 3; c++) out[o + c] = clamp((1 - p.a) * out[o + c] + p.a * p.rgb[c]);
+  });
   return { width: w, height: h, data: out };
 }
 
@@ -66,18 +77,11 @@ function paintInFace(image: RgbImage, face: FaceGeometry, paint: Paint): RgbImag
 function shadeInFace(image: RgbImage, face: FaceGeometry, shade: (u: number, v: number) => number): RgbImage {
   const { width: w, height: h } = image;
   const out = image.data.slice();
-  const cos = Math.cos(face.tilt);
-  const sin = Math.sin(face.tilt);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const dx = x + 0.5 - face.cx;
-      const dy = y + 0.5 - face.cy;
-      const f = shade((dx * cos + dy * sin) / face.width, (-dx * sin + dy * cos) / face.height);
-      if (f >= 1) continue;
-      const o = (y * w + x) * 3;
-      for (let c = 0; c < 3; c++) out[o + c] = clamp(out[o + c] * f);
-    }
-  }
+  forEachPixelInFace(w, h, face, (u, v, _x, _y, o) => {
+    const f = shade(u, v);
+    if (f >= 1) return;
+    for (let c = 0; c < 3; c++) out[o + c] = clamp(out[o + c] * f);
+  });
   return { width: w, height: h, data: out };
 }
 
